@@ -1,0 +1,1 @@
+"""The Scrapy project: settings, items, the `news` spider and its middlewares."""

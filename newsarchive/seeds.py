@@ -1,0 +1,248 @@
+"""Load and validate the seeds: the TOML files in `seeds/` naming what to crawl.
+
+A bad seeds file must stop the command at once with a message naming the file, the line,
+the source and the key, so every check here reports through `SeedsError`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from w3lib.url import safe_url_string
+
+DEFAULT_SEEDS_DIR = Path("seeds")
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+INTERVAL = re.compile(r"^every\s+(\d+)\s*([smhd])$")
+
+
+class SeedsError(ValueError):
+    """A seeds file is malformed: the message names file, line, source and key."""
+
+    def __init__(self, path: Path, message: str, *, line: int | None = None,
+                 source: str | None = None, key: str | None = None) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        parts = [where]
+        if source:
+            parts.append(f"source {source!r}")
+        if key:
+            parts.append(f"key {key!r}")
+        super().__init__(f"{', '.join(parts)}: {message}")
+        self.path, self.line, self.source, self.key = path, line, source, key
+
+
+@dataclass(frozen=True)
+class Source:
+    """One `[[source]]`: where to discover articles and which URLs count as articles."""
+
+    name: str
+    allow: tuple[str, ...]
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    jsonp: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    profile: str | None = None
+    schedule: str | None = None
+    max_articles: int | None = None
+    max_listing_pages: int = 5
+    seeds_file: str | None = field(default=None, compare=False)
+
+    def is_article_url(self, url: str) -> bool:
+        return any(re.search(p, url) for p in self.allow) and not any(
+            re.search(p, url) for p in self.deny
+        )
+
+    def entry_points(self) -> tuple[str, ...]:
+        return self.start_urls + self.feeds + self.sitemaps + self.jsonp
+
+
+URL_LIST_KEYS = ("start_urls", "feeds", "sitemaps", "jsonp")
+REGEX_LIST_KEYS = ("allow", "deny")
+KNOWN_KEYS = {
+    "name", "profile", "schedule", "max_articles", "max_listing_pages",
+    *URL_LIST_KEYS, *REGEX_LIST_KEYS,
+}
+
+
+def load_seeds(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[Source]:
+    """Every source of every `*.toml` in `seeds_dir`, validated; names unique across files."""
+    if not seeds_dir.is_dir():
+        raise SeedsError(seeds_dir, "no such seeds directory")
+    sources: list[Source] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(seeds_dir.glob("*.toml")):
+        for source in load_seeds_file(path):
+            if source.name in seen:
+                raise SeedsError(path, f"duplicate source name, first defined in {seen[source.name]}",
+                                 line=_key_line(path.read_text("utf-8"), source.name, "name"),
+                                 source=source.name, key="name")
+            seen[source.name] = path
+            sources.append(source)
+    return sources
+
+
+def select_sources(sources: list[Source], names: tuple[str, ...] | list[str]) -> list[Source]:
+    """The named sources (all when no names); an unknown name is an error naming the known ones."""
+    if not names:
+        return sources
+    by_name = {s.name: s for s in sources}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise KeyError(f"unknown source {unknown[0]!r} (known: {known})")
+    return [by_name[n] for n in names]
+
+
+def load_seeds_file(path: Path) -> list[Source]:
+    text = path.read_text("utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise SeedsError(path, f"not valid TOML: {exc}", line=line) from None
+    unknown_top = set(data) - {"source"}
+    if unknown_top:
+        key = sorted(unknown_top)[0]
+        raise SeedsError(path, "unknown top-level key (expected only [[source]] tables)",
+                         line=_top_line(text, key), key=key)
+    entries = data.get("source", [])
+    if not isinstance(entries, list):
+        raise SeedsError(path, "'source' must be an array of tables: write [[source]]",
+                         line=_top_line(text, "source"), key="source")
+    return [_parse_source(path, text, index, entry) for index, entry in enumerate(entries)]
+
+
+def _parse_source(path: Path, text: str, index: int, entry: dict[str, Any]) -> Source:
+    name = entry.get("name")
+    label = name if isinstance(name, str) else f"#{index + 1}"
+
+    def fail(key: str, message: str) -> SeedsError:
+        return SeedsError(path, message, line=_key_line(text, label, key, index),
+                          source=label, key=key)
+
+    if not isinstance(name, str) or not SOURCE_NAME.match(name):
+        raise fail("name", "required: a lowercase name of letters, digits, '-' or '_'")
+    for key in entry:
+        if key not in KNOWN_KEYS:
+            raise fail(key, f"unknown key (known keys: {', '.join(sorted(KNOWN_KEYS))})")
+    if "allow" not in entry:
+        raise fail("allow", "required: regexes an article URL must match")
+    lists = {key: _string_list(entry, key, fail) for key in URL_LIST_KEYS + REGEX_LIST_KEYS}
+    for key in URL_LIST_KEYS:
+        for url in lists[key]:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise fail(key, f"not an http(s) URL: {url!r}")
+    for key in REGEX_LIST_KEYS:
+        for pattern in lists[key]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise fail(key, f"bad regex {pattern!r}: {exc}") from None
+    if not any(lists[k] for k in URL_LIST_KEYS):
+        raise fail("start_urls", "a source needs at least one of start_urls, feeds, sitemaps, jsonp")
+    return Source(
+        name=name,
+        allow=tuple(lists["allow"]),
+        deny=tuple(lists["deny"]),
+        start_urls=tuple(safe_url_string(u) for u in lists["start_urls"]),
+        feeds=tuple(safe_url_string(u) for u in lists["feeds"]),
+        sitemaps=tuple(safe_url_string(u) for u in lists["sitemaps"]),
+        jsonp=tuple(safe_url_string(u) for u in lists["jsonp"]),
+        profile=_profile(entry, fail),
+        schedule=_schedule(entry, fail),
+        max_articles=_positive_int(entry, "max_articles", None, fail),
+        max_listing_pages=_positive_int(entry, "max_listing_pages", 5, fail) or 5,
+        seeds_file=str(path),
+    )
+
+
+def _string_list(entry: dict[str, Any], key: str, fail: Any) -> list[str]:
+    value = entry.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise fail(key, "must be a list of non-empty strings")
+    return value
+
+
+def _positive_int(entry: dict[str, Any], key: str, default: int | None, fail: Any) -> int | None:
+    value = entry.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(key, "must be a positive integer")
+    return value
+
+
+def _profile(entry: dict[str, Any], fail: Any) -> str | None:
+    from pipelines.sites import PROFILES
+
+    value = entry.get("profile")
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in PROFILES:
+        raise fail("profile", f"unknown profile {value!r} (known: {', '.join(sorted(PROFILES))})")
+    return value
+
+
+def _schedule(entry: dict[str, Any], fail: Any) -> str | None:
+    value = entry.get("schedule")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise fail("schedule", "must be a string: a cron expression or 'every 30m'")
+    try:
+        parse_schedule(value)
+    except ValueError as exc:
+        raise fail("schedule", str(exc)) from None
+    return value
+
+
+def parse_schedule(value: str) -> Any:
+    """An APScheduler trigger for a cron string ('*/30 * * * *') or an interval ('every 30m')."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    interval = INTERVAL.match(value.strip())
+    if interval:
+        amount, unit = int(interval.group(1)), interval.group(2)
+        if amount < 1:
+            raise ValueError(f"interval must be positive: {value!r}")
+        unit_name = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]
+        return IntervalTrigger(**{unit_name: amount}, timezone="Asia/Shanghai")
+    try:
+        return CronTrigger.from_crontab(value, timezone="Asia/Shanghai")
+    except ValueError as exc:
+        raise ValueError(f"not a cron expression or 'every N[smhd]': {value!r} ({exc})") from None
+
+
+def _line_from_message(message: str) -> int | None:
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def _top_line(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"^\s*\[*\s*{re.escape(key)}\b", line):
+            return number
+    return None
+
+
+def _key_line(text: str, source: str, key: str, index: int | None = None) -> int | None:
+    """The line of `key` inside the source's [[source]] block (TOML parsers give no key lines)."""
+    blocks = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[source]]"]
+    lines = text.splitlines()
+    for start_index, start in enumerate(blocks):
+        end = blocks[start_index + 1] if start_index + 1 < len(blocks) else len(lines) + 1
+        block = lines[start - 1:end - 1]
+        names_this = any(re.match(rf'^\s*name\s*=\s*["\']{re.escape(source)}["\']', ln) for ln in block)
+        if names_this or index == start_index:
+            for offset, line in enumerate(block):
+                if re.match(rf"^\s*{re.escape(key)}\s*=", line):
+                    return start + offset
+            return start
+    return None

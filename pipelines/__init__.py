@@ -1,0 +1,1 @@
+"""Processing stages between a fetched response and the archive: decode, extract, store."""
