@@ -179,11 +179,11 @@ def _positive_int(entry: dict[str, Any], key: str, default: int | None, fail: An
 
 
 def _profile(entry: dict[str, Any], fail: Any) -> str | None:
-    from pipelines.sites import PROFILES
-
     value = entry.get("profile")
     if value is None:
         return None
+    from pipelines.sites import PROFILES
+
     if not isinstance(value, str) or value not in PROFILES:
         raise fail("profile", f"unknown profile {value!r} (known: {', '.join(sorted(PROFILES))})")
     return value
