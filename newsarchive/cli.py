@@ -104,13 +104,16 @@ def demo(db: Path | None, port: int, verbose: bool) -> None:
     Example:
         newsarchive demo && datasette archive.db
     """
-    from newsarchive.demo import DEMO_SETTINGS, demo_sources
+    import tempfile
+
+    from newsarchive.demo import DEMO_SETTINGS, write_sample_seeds
     from newsarchive.samplesite import serve_sample_site
 
-    with serve_sample_site(port) as site:
+    path = resolve_db_path(db)
+    with serve_sample_site(port) as site, tempfile.TemporaryDirectory() as tmp:
         click.echo(f"Serving the sample site at {site.base_url}", err=True)
-        path = resolve_db_path(db)
-        _run_and_report(demo_sources(site.base_url), path, None, dict(DEMO_SETTINGS), verbose)
+        seeds_dir = write_sample_seeds(site.base_url, Path(tmp))
+        _run_and_report(load_seeds(seeds_dir), path, seeds_dir, dict(DEMO_SETTINGS), verbose)
     click.echo(f"Browse it: datasette {path}", err=True)
 
 

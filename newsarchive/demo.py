@@ -2,40 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from newsarchive.seeds import Source
-
-# The sample site serves each page at /<real host><real path>, so these patterns are the
-# seeds' NetEase patterns with the host moved into the path.
-NETEASE_ALLOW = (
-    r"/www\.163\.com/(dy|news)/article/[0-9A-Z]{16}\.html$",
-    r"/m\.163\.com/(dy|news)/article/[0-9A-Z]{16}\.html$",
-    r"/dy\.163\.com/v2/article/detail/[0-9A-Z]{16}\.html$",
-    r"/[a-z]+\.163\.com/\d{2}/\d{4}/\d{2}/[0-9A-Z]{16}\.html$",
-)
-
-
-def demo_sources(base_url: str) -> list[Source]:
-    """The sources `newsarchive demo` and the crawl tests use against the sample site."""
-    return [
-        Source(
-            name="demo-netease",
-            start_urls=(f"{base_url}/news.163.com/domestic/",),
-            jsonp=(f"{base_url}/news.163.com/special/cm_guonei/?callback=data_callback",),
-            feeds=(f"{base_url}/rss/netease-news.xml",),
-            sitemaps=(f"{base_url}/sitemap.xml",),
-            allow=NETEASE_ALLOW,
-            profile="netease",
-            max_listing_pages=3,
-        ),
-        Source(
-            name="demo-sina",
-            sitemaps=(f"{base_url}/sitemap.xml",),
-            allow=(r"/news\.sina\.com\.cn/.+\.shtml$",),
-        ),
-    ]
-
+from newsarchive.samplesite import fixtures_dir
 
 # Politeness is for other people's servers; the sample site is our own, on loopback.
 DEMO_SETTINGS: dict[str, Any] = {
@@ -44,3 +14,12 @@ DEMO_SETTINGS: dict[str, Any] = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
     "RETRY_TIMES": 1,
 }
+
+
+def write_sample_seeds(base_url: str, seeds_dir: Path) -> Path:
+    """Write the sample site's seeds, pointed at `base_url`, into `seeds_dir`."""
+    template = (fixtures_dir() / "sample-seeds.toml").read_text("utf-8")
+    seeds_dir.mkdir(parents=True, exist_ok=True)
+    target = seeds_dir / "sample.toml"
+    target.write_text(template.replace("{base}", base_url), "utf-8")
+    return seeds_dir

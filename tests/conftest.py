@@ -1,0 +1,43 @@
+"""Shared test fixtures: the sample site on 127.0.0.1 and a way to run the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsarchive.samplesite import SampleSite, serve_sample_site
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def article_cases() -> list[Path]:
+    """Every article fixture directory (those with hand-made ground truth)."""
+    return sorted(p.parent for p in FIXTURES.glob("*/*/truth.json"))
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text("utf-8"))
+
+
+@pytest.fixture
+def sample_site() -> Iterator[SampleSite]:
+    """The fixture tree served on a free port of 127.0.0.1 for one test."""
+    with serve_sample_site() as site:
+        yield site
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `newsarchive ARGS` in a child process, as a user would (a crawl needs its own
+    process: Twisted's reactor cannot be restarted)."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "newsarchive", *args], cwd=cwd, env=full_env,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )

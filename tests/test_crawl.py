@@ -1,0 +1,144 @@
+"""End to end: real Scrapy crawls the sample site on 127.0.0.1 into a SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, article_cases, load_json, run_cli
+from newsarchive.demo import write_sample_seeds
+from newsarchive.samplesite import SampleSite
+
+BOILERPLATE = ("相关推荐", "热点推荐", "特别声明", "分享至", "网易首页", "往期回顾")
+
+
+def crawl(site: SampleSite, tmp_path: Path, *sources: str) -> tuple[Path, str]:
+    seeds = write_sample_seeds(site.base_url, tmp_path / "seeds")
+    db = tmp_path / "archive.db"
+    result = run_cli("crawl", *sources, "--db", str(db), "--seeds", str(seeds),
+                     "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return db, result.stderr
+
+
+def rows(db: Path, sql: str) -> list[sqlite3.Row]:
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def article_requests(site: SampleSite) -> list[str]:
+    return [path for method, path in site.requests if "/article/" in path or ".shtml" in path
+            or path.endswith(".html") and "163.com/" in path and "/domestic/" not in path]
+
+
+@pytest.fixture
+def crawled(sample_site: SampleSite, tmp_path: Path) -> tuple[SampleSite, Path, str]:
+    db, log = crawl(sample_site, tmp_path)
+    return sample_site, db, log
+
+
+def expected_titles() -> set[str]:
+    return {load_json(case / "truth.json")["title"] for case in article_cases()}
+
+
+def test_every_sample_article_archived_once(crawled: tuple[SampleSite, Path, str]) -> None:
+    _, db, _ = crawled
+    titles = [row["title"] for row in rows(db, "select title from articles")]
+    assert sorted(titles) == sorted(expected_titles())  # www and m copies are one row
+
+
+def test_no_boilerplate_in_any_body(crawled: tuple[SampleSite, Path, str]) -> None:
+    _, db, _ = crawled
+    for row in rows(db, "select url, text from articles"):
+        for phrase in BOILERPLATE:
+            assert phrase not in row["text"], (row["url"], phrase)
+
+
+def test_article_fields_match_ground_truth(crawled: tuple[SampleSite, Path, str]) -> None:
+    _, db, _ = crawled
+    by_title = {row["title"]: dict(row) for row in rows(db, "select * from articles")}
+    for case in article_cases():
+        truth = load_json(case / "truth.json")
+        row = by_title[truth["title"]]
+        assert row["text"] == truth["text"], case.name
+        for key in ("author", "publisher", "published_at"):
+            assert row[key] == truth.get(key), (case.name, key)
+        assert row["source"] in ("demo-netease", "demo-sina")
+        assert row["content_hash"] and row["fetched_at"]
+
+
+def test_raw_pages_kept_compressed_and_urls_linked(
+        crawled: tuple[SampleSite, Path, str]) -> None:
+    site, db, _ = crawled
+    pages = rows(db, "select url, body, status, headers, article_id from pages")
+    assert pages
+    for page in pages:
+        path = page["url"].removeprefix(site.base_url)
+        route = site.route(path)
+        assert route is not None
+        assert zlib.decompress(page["body"]) == route.body_file.read_bytes()
+        assert json.loads(page["headers"])
+    www_and_m = rows(db, """select article_id, count(*) as n from article_urls
+                            where url like '%/www.163.com/news/article/%'
+                               or url like '%/m.163.com/news/article/%'
+                            group by article_id""")
+    assert [row["n"] for row in www_and_m if row["n"] >= 2], "www and m URLs share one article"
+
+
+def test_failures_recorded_with_url_and_reason(crawled: tuple[SampleSite, Path, str]) -> None:
+    _, db, _ = crawled
+    failures = {row["url"].split("/", 3)[-1]: row["reason"]
+                for row in rows(db, "select url, reason from failures")}
+    not_found = load_json(FIXTURES / "site/not-found/response.json")["path"].lstrip("/")
+    not_article = load_json(FIXTURES / "site/not-article/response.json")["path"].lstrip("/")
+    assert failures[not_found] == "HTTP 404"
+    assert failures[not_article].startswith("not an article")
+
+
+def test_run_recorded_and_summary_printed(crawled: tuple[SampleSite, Path, str]) -> None:
+    _, db, log = crawled
+    runs = rows(db, "select * from crawl_runs order by id")
+    assert {run["source"] for run in runs} == {"demo-netease", "demo-sina"}
+    assert all(run["status"] == "ok" and run["finished_at"] for run in runs)
+    total_new = sum(run["articles_new"] for run in runs)
+    assert total_new == len(expected_titles())
+    assert sum(run["failures"] for run in runs) >= 2
+    assert "demo-netease" in log and "ok" in log
+
+
+def test_second_run_fetches_no_article_again(sample_site: SampleSite, tmp_path: Path) -> None:
+    db, _ = crawl(sample_site, tmp_path)
+    first = len(article_requests(sample_site))
+    sample_site.requests.clear()
+    crawl(sample_site, tmp_path)
+    refetched = [p for p in article_requests(sample_site)
+                 if "ZZZZ" not in p and "AAAA" not in p]  # failures are retried
+    assert first > 0 and refetched == []
+    runs = rows(db, "select articles_new from crawl_runs order by id")
+    assert [run["articles_new"] for run in runs[-2:]] == [0, 0]
+
+
+def test_one_source_by_name(sample_site: SampleSite, tmp_path: Path) -> None:
+    db, _ = crawl(sample_site, tmp_path, "demo-sina")
+    assert {row["source"] for row in rows(db, "select source from crawl_runs")} == {"demo-sina"}
+
+
+def test_unknown_source_and_bad_seeds_stop_with_a_clear_message(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "bad.toml").write_text('[[source]]\nname = "x"\nallow = ["a"]\nstart_url = []\n')
+    result = run_cli("crawl", "--seeds", str(seeds), "--db", str(tmp_path / "a.db"))
+    assert result.returncode != 0
+    assert "bad.toml:4" in result.stderr and "'start_url'" in result.stderr
+    (seeds / "bad.toml").write_text('[[source]]\nname = "x"\nallow = ["a"]\n'
+                                    'start_urls = ["https://example.invalid/"]\n')
+    result = run_cli("crawl", "nope", "--seeds", str(seeds), "--db", str(tmp_path / "a.db"))
+    assert result.returncode != 0 and "unknown source 'nope'" in result.stderr
