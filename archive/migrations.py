@@ -82,7 +82,7 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
         name = migration.__name__
         if name in done:
             continue
-        with db.conn:
+        with db.atomic():
             migration(db)
             db["_migrations"].insert({"name": name, "applied_at": _now()})
         applied.append(name)

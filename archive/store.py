@@ -60,7 +60,7 @@ class ArchiveWriter:
         self.db = db
 
     def start_run(self, source: str, pid: int | None = None) -> int:
-        with self.db.conn:
+        with self.db.atomic():
             table = self.db["crawl_runs"].insert(
                 {"source": source, "started_at": now_iso(), "status": "running", "pid": pid}
             )
@@ -69,7 +69,7 @@ class ArchiveWriter:
     def finish_run(self, run_id: int, status: str, finish_reason: str) -> dict[str, int]:
         """Close the run with its counts, computed from what the archive recorded for it."""
         counts = self.run_counts(run_id)
-        with self.db.conn:
+        with self.db.atomic():
             self.db["crawl_runs"].update(
                 run_id,
                 {"finished_at": now_iso(), "status": status, "finish_reason": finish_reason,
@@ -90,7 +90,7 @@ class ArchiveWriter:
 
     def record_failure(self, run_id: int | None, url: str, reason: str,
                        status: int | None = None) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["failures"].insert(
                 {"run_id": run_id, "url": url, "reason": reason, "status": status, "at": now_iso()}
             )
@@ -103,7 +103,7 @@ class ArchiveWriter:
     def store(self, run_id: int | None, source: str, page: FetchedPage,
               article: Article | None) -> Outcome:
         """Store the page and, if it holds an article, the article: one transaction."""
-        with self.db.conn:
+        with self.db.atomic():
             page_id = self._insert_page(run_id, page)
             if article is None:
                 return "not-article"
