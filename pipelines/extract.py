@@ -1,0 +1,289 @@
+"""HTML bytes -> `Article`: the extraction stage, a pure function.
+
+Decode once, parse once (lxml), then either
+- the site profile's template: read the metadata off the tree, prune the body
+  container (template drops + hidden elements), collect its images, and hand that
+  subtree alone to trafilatura for the paragraphs; or
+- no profile / no template matched: plain trafilatura with its own metadata.
+
+No module-level mutable state, picklable arguments and results: this runs in
+process-pool workers. Malformed input gives None, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, tzinfo
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+import trafilatura
+from courlan import extract_domain
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.xml import xmltotxt
+
+from pipelines.decode import decode_html
+from pipelines.sites import profile_for
+from pipelines.sites.base import (
+    Metadata,
+    SiteProfile,
+    Template,
+    clean_text,
+    normalise_url,
+    parse_datetime,
+    read_metadata,
+    strip_suffixes,
+)
+from pipelines.types import Article, Image
+
+# Hidden copies of recommendation lists sit inside NetEase body containers; a reader
+# never sees them. Inline styles only: stylesheets are not evaluated.
+HIDDEN = (
+    './/*[contains(translate(@style, "DISPLAYNOE ", "displaynoe"), "display:none")'
+    ' or contains(translate(@style, "VISIBLTYHDN ", "visiblthdn"), "visibility:hidden")'
+    " or @hidden]"
+)
+NEVER_TEXT = ".//script | .//style | .//noscript | .//iframe | .//textarea | .//template"
+# lxml refuses strings with NUL / C0 control characters; an XML declaration in a str
+# makes it raise as well.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+# Trafilatura options shared by both paths; comments are never article text.
+_TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False}
+
+
+def extract_article(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    profile: str | None = None,
+    fetched_at: str | None = None,
+) -> Article | None:
+    """Extract the article on one page; None when the page holds no article."""
+    tree = parse_html(body, content_type)
+    if tree is None:
+        return None
+    site = profile_for(url, profile)
+    template = site.template_for(tree) if site is not None else None
+    base = _parse_fetched_at(fetched_at)
+    if site is not None and template is not None:
+        return _with_template(tree, url, site, template, base)
+    return _generic(tree, url, site, base)
+
+
+def parse_html(body: bytes | str, content_type: str | None = None) -> HtmlElement | None:
+    """The one lxml tree of a page (None if there is no document at all)."""
+    text = body if isinstance(body, str) else decode_html(body, content_type)
+    text = _CONTROL.sub("", _XML_DECL.sub("", text, count=1))
+    if not text.strip():
+        return None
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):  # "Document is empty" and the like
+        return None
+    return tree if isinstance(tree, HtmlElement) else None
+
+
+# -- a profile's template ----------------------------------------------------------
+
+
+def _with_template(
+    tree: HtmlElement, url: str, site: SiteProfile, template: Template, base: datetime | None
+) -> Article | None:
+    found = tree.xpath(template.body)
+    container = found[0] if found and isinstance(found[0], HtmlElement) else None
+    if container is None:
+        return None
+    # Metadata first: trafilatura gets the body subtree afterwards.
+    meta = site.refine(read_metadata(tree, template), url, template)
+    for xpath in (*template.drop, HIDDEN, NEVER_TEXT):
+        for node in container.xpath(xpath):
+            if isinstance(node, HtmlElement) and node is not container:
+                node.drop_tree()  # keeps the tail text, which belongs to the parent
+    # Comments go, their tail text stays: trafilatura loses a paragraph's text when it
+    # follows a comment ("<p><!--StartFragment-->text"), as NetEase's editor writes.
+    etree.strip_tags(container, etree.Comment)
+    images = _images(container, _base_url(tree, url), template.caption)
+    # A caption is part of what the reader sees; trafilatura drops <figure> wholesale
+    # when images are not extracted, so make figures plain blocks and captions paragraphs.
+    for node in container.iter("figure", "figcaption"):
+        node.tag = "div" if node.tag == "figure" else "p"
+    text = _body_text(container)
+    if not text:
+        return None
+    return _article(
+        url, site.canonical_url(url), meta, site, text, images, tree, site.name, template.name, base
+    )
+
+
+def _body_text(container: HtmlElement) -> str:
+    """The container's paragraphs, one a line, by trafilatura on that subtree alone."""
+    wrapper = lxml.html.Element("html")
+    wrapper_body = etree.SubElement(wrapper, "body")
+    wrapper_body.append(container)  # moves it: the page tree is not needed any more
+    try:
+        text = trafilatura.extract(wrapper, **_TRAFILATURA)
+    except Exception:  # trafilatura on hostile markup; the page then has no article
+        return ""
+    return _lines(text)
+
+
+def _images(container: HtmlElement, base_url: str, caption_xpath: str) -> list[Image]:
+    images: list[Image] = []
+    seen: set[str] = set()
+    for img in container.iter("img"):
+        src = _image_src(img)
+        if not src:
+            continue
+        absolute = urljoin(base_url, src)
+        if not absolute.startswith(("http://", "https://")) or absolute in seen:
+            continue
+        seen.add(absolute)
+        found = img.xpath(caption_xpath) if caption_xpath else []
+        caption = clean_text(found[0].text_content()) if found else ""
+        images.append({"url": absolute, "caption": caption or None})
+    return images
+
+
+def _image_src(img: HtmlElement) -> str | None:
+    # Lazy-loading pages keep the real address in data-src and a 1x1 GIF in src.
+    for attr in ("data-src", "data-original", "src"):
+        value = (img.get(attr) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    return None
+
+
+# -- no template: plain trafilatura --------------------------------------------------
+
+
+def _generic(
+    tree: HtmlElement, url: str, site: SiteProfile | None, base: datetime | None
+) -> Article | None:
+    try:
+        doc = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=True, include_images=True, **_TRAFILATURA
+        )
+    except Exception:  # trafilatura on hostile markup
+        return None
+    if doc is None or getattr(doc, "body", None) is None:
+        return None
+    images: list[Image] = []
+    for graphic in list(doc.body.iter("graphic")):
+        src = (graphic.get("src") or "").strip()
+        absolute = urljoin(url, src) if src else ""
+        if absolute.startswith(("http://", "https://")) and absolute not in {
+            i["url"] for i in images
+        }:
+            caption = clean_text(graphic.get("title") or "") or None
+            images.append({"url": absolute, "caption": caption})
+        _remove_keeping_tail(graphic)
+    text = _lines(xmltotxt(doc.body, False))
+    if not text:
+        return None
+    meta = Metadata(title=doc.title, author=doc.author, publisher=doc.sitename, published=doc.date)
+    canonical = site.canonical_url(url) if site is not None else normalise_url(url)
+    return _article(url, canonical, meta, site, text, images, tree, "generic", None, base)
+
+
+def _remove_keeping_tail(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+# -- shared ---------------------------------------------------------------------------
+
+
+def _article(
+    url: str,
+    canonical: str,
+    meta: Metadata,
+    site: SiteProfile | None,
+    text: str,
+    images: list[Image],
+    tree: HtmlElement,
+    profile_name: str,
+    template_name: str | None,
+    base: datetime | None,
+) -> Article:
+    tz = site.tz if site is not None else None
+    suffixes = site.title_suffixes if site is not None else ()
+    return {
+        "url": url,
+        "canonical_url": canonical,
+        "title": strip_suffixes(meta.title, suffixes),
+        "author": meta.author or None,
+        "publisher": meta.publisher or None,
+        "published_at": _published(meta.published, tz, base),
+        "text": text,
+        "images": images,
+        "lang": _lang(text, tree),
+        "site": _site(canonical),
+        "profile": profile_name,
+        "template": template_name,
+    }
+
+
+def _published(raw: str | None, tz: tzinfo | None, base: datetime | None) -> str | None:
+    if not raw:
+        return None
+    if tz is not None:
+        return parse_datetime(raw, tz, base)
+    # No profile, so no known time zone: a bare date stays a bare date rather than
+    # acquiring an invented midnight and offset.
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+        return raw.strip()
+    return parse_datetime(raw, UTC, base)
+
+
+def _lines(text: str | None) -> str:
+    if not text:
+        return ""
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _lang(text: str, tree: HtmlElement) -> str | None:
+    """ "zh" when Chinese characters dominate, else the page's declared language, else "en"."""
+    sample = text[:2000]
+    cjk, latin = len(_CJK.findall(sample)), len(_LATIN.findall(sample))
+    if cjk and cjk >= latin / 4:
+        return "zh"
+    declared = (tree.get("lang") or tree.get("xml:lang") or "").strip().lower()
+    primary = re.split(r"[-_]", declared)[0] if declared else ""
+    if primary and primary != "zh" and primary.isalpha():
+        return primary
+    return "en" if latin else None
+
+
+def _site(canonical: str) -> str:
+    domain = extract_domain(canonical, fast=True)
+    if domain:
+        return domain
+    parts = urlsplit(canonical)
+    return parts.hostname or parts.netloc or ""
+
+
+def _base_url(tree: HtmlElement, url: str) -> str:
+    base = tree.xpath("//head/base/@href")
+    return urljoin(url, str(base[0]).strip()) if base else url
+
+
+def _parse_fetched_at(fetched_at: str | None) -> datetime | None:
+    if not fetched_at:
+        return None
+    try:
+        return datetime.fromisoformat(fetched_at)
+    except ValueError:
+        return None

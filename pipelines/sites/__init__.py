@@ -1,0 +1,34 @@
+"""Site profiles: which profile handles a page.
+
+Adding a site = one small module defining a `SiteProfile` (see `base.py` and
+`netease.py`) + one line in `_ALL` below + its fixtures.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pipelines.sites import netease
+from pipelines.sites.base import SiteProfile, Template
+
+_ALL: tuple[SiteProfile, ...] = (netease.PROFILE,)
+
+PROFILES: dict[str, SiteProfile] = {p.name: p for p in _ALL}
+
+__all__ = ["PROFILES", "SiteProfile", "Template", "profile_for"]
+
+
+def profile_for(url: str, name: str | None = None) -> SiteProfile | None:
+    """The profile for a page: the one named, else the one serving the URL's host.
+
+    An explicit name wins, so a seed can point a profile at a host it does not list
+    (a mirror, or the 127.0.0.1 sample site). An unknown name raises KeyError: that is
+    a configuration error, not a page to extract generically.
+    """
+    if name:
+        return PROFILES[name]
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # malformed URL (e.g. a bad IPv6 literal)
+        return None
+    return next((p for p in _ALL if host and p.serves(host)), None)

@@ -1,0 +1,216 @@
+"""The shape of a site profile: data saying where things are on a site's pages.
+
+A profile lists the hosts it serves and one `Template` per page layout the site uses.
+A template is data only: an XPath recognising the layout, the body container, the
+boilerplate to drop inside it, and where title / author / publisher / time are read.
+What data cannot say (how a URL becomes canonical, a site's rule for which credit is
+the author) goes in a couple of plain functions on the profile. Everything is frozen
+and module-level, so profiles are shared safely by process-pool workers.
+
+Selectors are XPath 1.0 (lxml's own): no cssselect translation on the hot path, and
+``string(...)`` / attribute selections can read text and attributes in one expression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from urllib.parse import urldefrag
+
+from courlan import normalize_url
+from lxml.html import HtmlElement
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def has_class(name: str) -> str:
+    """XPath predicate: the class attribute holds the token `name`.
+
+    ``contains(@class, "post_body")`` would also match ``post_body_ad``; this does not.
+    """
+    return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Where one metadata field is read: an XPath, optionally narrowed by a regex.
+
+    The XPath may select elements (their text is used), attributes or strings; the
+    first non-empty result wins. With `pattern`, the value is its first group (or the
+    whole match) and a value that does not match is skipped.
+    """
+
+    xpath: str
+    pattern: str | None = None
+
+
+Picks = tuple[Pick, ...]
+
+
+@dataclass(frozen=True)
+class Template:
+    """One page layout of a site."""
+
+    name: str
+    detect: str  # XPath; the template applies when it selects anything
+    body: str  # XPath of the body container (its first match)
+    drop: tuple[str, ...] = ()  # XPaths, relative to the body container, of boilerplate
+    title: Picks = ()
+    author: Picks = ()
+    publisher: Picks = ()
+    published: Picks = ()
+    source: Picks = ()  # the 来源 credit, before the profile decides what it is
+    # XPath from an <img> in the body to the element holding its caption
+    caption: str = "ancestor::figure[1]//figcaption"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Metadata as read off a page, before dates are normalised."""
+
+    title: str | None = None
+    author: str | None = None
+    publisher: str | None = None
+    published: str | None = None  # raw text, or ISO 8601 once a profile has parsed it
+    source: str | None = None
+
+
+def _canonical_default(url: str) -> str:
+    return normalise_url(url)
+
+
+def _refine_default(meta: Metadata, url: str, template: Template) -> Metadata:
+    return meta
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    """A site: its hosts, its page templates and its few site-specific rules."""
+
+    name: str
+    hosts: tuple[str, ...]  # host suffixes: "163.com" serves www.163.com, news.163.com, ...
+    templates: tuple[Template, ...]
+    title_suffixes: tuple[str, ...] = ()  # "_网易新闻": stripped from <title>-like titles
+    tz: tzinfo = UTC  # for page times written without an offset
+    canonical_url: Callable[[str], str] = _canonical_default
+    refine: Callable[[Metadata, str, Template], Metadata] = _refine_default
+
+    def serves(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+    def template_for(self, tree: HtmlElement) -> Template | None:
+        for template in self.templates:
+            if tree.xpath(template.detect):
+                return template
+        return None
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def normalise_url(url: str) -> str:
+    """Lower-case scheme/host, default port and tracking parameters gone, no fragment."""
+    with suppress(Exception):  # courlan rejects some malformed URLs: keep them as given
+        url = normalize_url(url)
+    return urldefrag(url)[0]
+
+
+def clean_text(value: str) -> str:
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def pick(tree: HtmlElement, picks: Picks) -> str | None:
+    """The first non-empty value the picks find in `tree`."""
+    for p in picks:
+        result = tree.xpath(p.xpath)
+        values = result if isinstance(result, list) else [result]
+        for value in values:
+            text = value.text_content() if isinstance(value, HtmlElement) else str(value)
+            text = clean_text(text)
+            if text and p.pattern:
+                match = re.search(p.pattern, text)
+                text = clean_text(match.group(match.lastindex or 0)) if match else ""
+            if text:
+                return text
+    return None
+
+
+def read_metadata(tree: HtmlElement, template: Template) -> Metadata:
+    return Metadata(
+        title=pick(tree, template.title),
+        author=pick(tree, template.author),
+        publisher=pick(tree, template.publisher),
+        published=pick(tree, template.published),
+        source=pick(tree, template.source),
+    )
+
+
+def strip_suffixes(title: str | None, suffixes: tuple[str, ...]) -> str | None:
+    if not title:
+        return None
+    for suffix in suffixes:
+        if title.endswith(suffix) and len(title) > len(suffix):
+            title = title[: -len(suffix)].rstrip()
+    return title or None
+
+
+# -- dates ----------------------------------------------------------------------------
+
+# The fixed formats Chinese news CMSes print; tried strictly before anything fuzzier.
+_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d")
+_DATE_IN_TEXT = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+)
+
+
+def parse_datetime(raw: str | None, tz: tzinfo, base: datetime | None = None) -> str | None:
+    """A page's time as ISO 8601 with an offset; times without one are in `tz`.
+
+    `base` (the fetch time) anchors relative times such as "3小时前".
+    """
+    if not raw:
+        return None
+    raw = clean_text(raw)
+    match = _DATE_IN_TEXT.search(raw)
+    candidate = match.group(0) if match else raw
+    parsed: datetime | None = None
+    with suppress(ValueError):
+        parsed = datetime.fromisoformat(candidate)  # also takes "YYYY-MM-DD HH:MM:SS"
+    for fmt in _FORMATS if parsed is None else ():
+        try:
+            parsed = datetime.strptime(candidate, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        parsed = _dateparser(candidate, tz, base)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.isoformat()
+
+
+def _dateparser(text: str, tz: tzinfo, base: datetime | None) -> datetime | None:
+    import dateparser  # imported lazily: slow to import, rarely needed
+
+    offset = tz.utcoffset(None) or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    settings = {
+        "TIMEZONE": f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "PREFER_DAY_OF_MONTH": "first",
+        "DATE_ORDER": "YMD",
+    }
+    if base is not None:
+        settings["RELATIVE_BASE"] = base.astimezone(tz).replace(tzinfo=None)
+    try:
+        return dateparser.parse(text, settings=settings)  # type: ignore[arg-type]
+    except Exception:  # dateparser raises assorted errors on odd input
+        return None
