@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from archive import open_archive, resolve_db_path
+from newsarchive.evaluate import eval_command
 from newsarchive.seeds import SeedsError, load_seeds, select_sources
 
 DB_OPTION = click.option(
@@ -178,6 +179,9 @@ def stats(db: Path | None, run_limit: int, as_json: bool) -> None:
     console = Console()
     console.print(sources_table(per_source, title=f"{path}"))
     console.print(runs_table(runs, title="last runs"))
+
+
+cli.add_command(eval_command)
 
 
 def main() -> None:

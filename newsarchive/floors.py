@@ -1,0 +1,80 @@
+"""Quality floors: the scores the fixture set must keep, and the check against them.
+
+A floor is the score measured when it was last written, rounded down. A change that
+lowers any score fails the test suite until someone rewrites the floors on purpose
+(`newsarchive eval tests/fixtures --write-floors tests/quality_floors.json`) and the
+diff of the floors file shows what got worse in review.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from newsarchive.scoring import PageScore, summarize
+
+WRITE_COMMAND = "newsarchive eval tests/fixtures --write-floors tests/quality_floors.json"
+# Float noise must not fail an unchanged extractor.
+EPSILON = 1e-9
+OVERALL_RATES = ("f1_macro", "f1_micro", "title_rate", "date_rate")
+
+
+def _down(value: float) -> float:
+    return math.floor(value * 10_000 + EPSILON) / 10_000
+
+
+def make_floors(scores: Mapping[str, PageScore]) -> dict:
+    """Floors from one run's scores (case id -> our score)."""
+    overall = summarize(list(scores.values()))
+    return {
+        "about": f"Minimum extraction quality of the fixtures. Regenerate: {WRITE_COMMAND}",
+        "overall": {
+            **{k: _down(overall[k]) for k in OVERALL_RATES if overall[k] is not None},
+            "leaks": overall["leaks"],
+        },
+        "pages": {
+            case: {"f1": _down(s.body.f1), "title_ok": s.title_ok, "date_ok": s.date_ok,
+                   "leaks": len(s.leaks)}
+            for case, s in sorted(scores.items())
+        },
+    }
+
+
+def _page_violations(case: str, score: PageScore, floor: Mapping) -> list[str]:
+    found = []
+    if score.body.f1 + EPSILON < floor.get("f1", 0.0):
+        found.append(f"{case}: body F1 {score.body.f1:.4f} < floor {floor['f1']:.4f}")
+    for key in ("title_ok", "date_ok"):
+        if floor.get(key) is True and getattr(score, key) is not True:
+            found.append(f"{case}: {key} was true, now {getattr(score, key)}")
+    if len(score.leaks) > floor.get("leaks", 0):
+        found.append(f"{case}: {len(score.leaks)} leaks > {floor.get('leaks', 0)}:"
+                     f" {list(score.leaks)}")
+    return found
+
+
+def check_floors(scores: Mapping[str, PageScore], floors: Mapping) -> list[str]:
+    """Every way `scores` fall short of `floors`, as sentences; empty when they keep them.
+    A case without a floor, or a floor without its case, is a violation too: floors are
+    written consciously for exactly the cases there are."""
+    pages: Mapping[str, Mapping] = floors.get("pages", {})
+    found: list[str] = []
+    for case in sorted(set(scores) - set(pages)):
+        found.append(f"{case}: no floor (new case? run `{WRITE_COMMAND}`)")
+    for case in sorted(set(pages) - set(scores)):
+        found.append(f"{case}: floor for a case that is gone (run `{WRITE_COMMAND}`)")
+    for case in sorted(set(scores) & set(pages)):
+        found.extend(_page_violations(case, scores[case], pages[case]))
+    found.extend(_overall_violations(list(scores.values()), floors.get("overall", {})))
+    return found
+
+
+def _overall_violations(scores: Sequence[PageScore], floor: Mapping) -> list[str]:
+    overall = summarize(scores)
+    found = []
+    for key in OVERALL_RATES:
+        if key in floor and (overall[key] or 0.0) + EPSILON < floor[key]:
+            found.append(f"overall {key} {overall[key]} < floor {floor[key]}")
+    if overall["leaks"] > floor.get("leaks", 0):
+        found.append(f"overall leaks {overall['leaks']} > {floor.get('leaks', 0)}")
+    return found
