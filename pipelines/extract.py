@@ -51,6 +51,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+# The generic path's shortest "real paragraph", in characters (a CJK sentence of this
+# length says a lot; headline lists and notices stay below it).
+MIN_PROSE = 50
 # Trafilatura options shared by both paths; comments are never article text.
 _TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False}
 
@@ -77,6 +80,8 @@ def extract_article(
 
 def parse_html(body: bytes | str, content_type: str | None = None) -> HtmlElement | None:
     """The one lxml tree of a page (None if there is no document at all)."""
+    if isinstance(body, bytes) and _looks_binary(body):
+        return None
     text = body if isinstance(body, str) else decode_html(body, content_type)
     text = _CONTROL.sub("", _XML_DECL.sub("", text, count=1))
     if not text.strip():
@@ -86,6 +91,14 @@ def parse_html(body: bytes | str, content_type: str | None = None) -> HtmlElemen
     except (etree.ParserError, ValueError):  # "Document is empty" and the like
         return None
     return tree if isinstance(tree, HtmlElement) else None
+
+
+def _looks_binary(body: bytes) -> bool:
+    """Compressed or binary bodies decode to CJK-looking garbage under GB18030; refuse
+    them rather than archive it. Text, in any encoding, has almost no C0 controls."""
+    head = body[:4096]
+    controls = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D))
+    return controls > len(head) // 100 and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 # -- a profile's template ----------------------------------------------------------
@@ -183,11 +196,19 @@ def _generic(
             images.append({"url": absolute, "caption": caption})
         _remove_keeping_tail(graphic)
     text = _lines(xmltotxt(doc.body, False))
-    if not text:
+    if not _has_prose(text):
         return None
     meta = Metadata(title=doc.title, author=doc.author, publisher=doc.sitename, published=doc.date)
     canonical = site.canonical_url(url) if site is not None else normalise_url(url)
     return _article(url, canonical, meta, site, text, images, tree, "generic", None, base)
+
+
+def _has_prose(text: str) -> bool:
+    """Whether trafilatura's best guess reads like an article rather than a listing, a
+    navigation page or a notice ("该文章已删除", "404 Not Found"): at least one real
+    paragraph, in a table cell of its own at most (layout tables hold whole articles,
+    ranking tables only headlines). Only the generic path needs this; a template knows."""
+    return any(len(cell.strip()) >= MIN_PROSE for cell in re.split(r"[|\n]", text))
 
 
 def _remove_keeping_tail(node: etree._Element) -> None:

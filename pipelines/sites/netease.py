@@ -167,7 +167,8 @@ def refine(meta: Metadata, url: str, template: Template) -> Metadata:
         date = URL_DATE.search(urlsplit(url).path)
         if date:
             yy, mm, dd, hh = date.groups()
-            meta = replace(meta, published=f"20{yy}-{mm}-{dd} {hh}:00:00")
+            century = "19" if int(yy) > 90 else "20"  # the form dates from the late 1990s
+            meta = replace(meta, published=f"{century}{yy}-{mm}-{dd} {hh}:00:00")
     return meta
 
 
