@@ -121,17 +121,27 @@ def demo(db: Path | None, port: int, verbose: bool) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", help="The page's URL (chooses the site profile; resolves links).")
+@click.option("--url", help="The page's URL (chooses the site profile; resolves links). "
+              "For one HTML file; WARC records carry their own.")
 @click.option("--profile", help="Use this site profile whatever the URL.")
-@click.option("--content-type", help="The Content-Type header the page was served with.")
+@click.option("--content-type",
+              help="The Content-Type header the HTML files were served with.")
 def extract(files: tuple[Path, ...], url: str | None, profile: str | None,
             content_type: str | None) -> None:
-    """Extract the article from saved HTML FILES: one JSON object per page on stdout.
+    """Extract the articles from saved pages: HTML FILES (gzipped or not) and WARC files.
+
+    One HTML file prints one indented JSON object. Anything more (several files, or a
+    WARC, whose every successful text/html response is a page) prints one JSON line
+    per page, each with its `url`. Pages without an article are reported on stderr
+    and make the exit status 1.
 
     \b
-    Example:
+    Examples:
         newsarchive extract page.html --url https://www.163.com/dy/article/G33O1QTA05372UZS.html
+        newsarchive extract crawl.warc.gz > articles.jsonl
+        newsarchive extract saved/*.html crawl.warc.gz | jq -r .title
     """
+    from newsarchive.pagefiles import is_warc, saved_pages
     from pipelines.extract import extract_article
 
     if profile:
@@ -139,17 +149,22 @@ def extract(files: tuple[Path, ...], url: str | None, profile: str | None,
 
         if profile not in PROFILES:
             raise click.BadParameter(f"unknown profile {profile!r}", param_hint="--profile")
+    warcs = [path for path in files if is_warc(path)]
+    if url and len(files) - len(warcs) > 1:
+        raise click.BadParameter("one URL cannot name several HTML files", param_hint="--url")
+    one_object = len(files) == 1 and not warcs
     failed = False
     for path in files:
-        page_url = url or path.resolve().as_uri()
-        article = extract_article(path.read_bytes(), page_url, content_type=content_type,
-                                  profile=profile)
-        if article is None:
-            click.echo(f"{path}: no article found", err=True)
-            failed = True
-            continue
-        indent = 1 if len(files) == 1 else None
-        click.echo(json.dumps(article, ensure_ascii=False, indent=indent))
+        for page in saved_pages(path):
+            page_url = page.url or url or path.resolve().as_uri()
+            article = extract_article(page.body, page_url,
+                                      content_type=page.content_type or content_type,
+                                      profile=profile, fetched_at=page.fetched_at)
+            if article is None:
+                click.echo(f"{page.source} ({page_url}): no article found", err=True)
+                failed = True
+                continue
+            click.echo(json.dumps(article, ensure_ascii=False, indent=1 if one_object else None))
     if failed:
         sys.exit(1)
 

@@ -12,7 +12,6 @@ A path may be any directory above these (it is walked), one of them, or one case
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,12 +36,6 @@ class EvalCase:
 
 class EvalSetError(ValueError):
     """A path that holds no page with ground truth, or a broken truth file."""
-
-
-def read_page(path: Path) -> bytes:
-    """The page's bytes, un-gzipped when they are gzip (by magic number, not name)."""
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
 def _json(path: Path) -> dict:

@@ -19,8 +19,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from newsarchive.evalsets import EvalCase, EvalSetError, discover, read_page
+from newsarchive.evalsets import EvalCase, EvalSetError, discover
 from newsarchive.floors import make_floors
+from newsarchive.pagefiles import read_page
 from newsarchive.scoring import PageScore, score_page, summarize
 
 GOOD_F1 = 0.98  # below this a NetEase page is an extraction defect worth a look
