@@ -166,13 +166,6 @@ def snippet(marked: str, width: int = 80) -> str:
     return ("…" if lo > 0 else "") + window + ("…" if hi < len(marked) else "")
 
 
-def create_table(db: Db) -> None:
-    """The FTS5 table; rowid is articles.id. Used by the migration that introduces it."""
-    db.execute(
-        f"create virtual table if not exists {FTS_TABLE} using fts5("
-        "title, text, tokenize = 'unicode61 remove_diacritics 2')")
-
-
 def index_article(db: Db, article_id: int) -> None:
     """Bring the index in step with the article's current title and body (or its absence).
 

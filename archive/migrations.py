@@ -70,7 +70,63 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["failures"].create_index(["run_id"])
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_dedup_and_revisits(db: sqlite_utils.Database) -> None:
+    """Near-duplicate index, article life cycle and revisions, conditional listing requests."""
+    db["article_minhash"].create(
+        {"article_id": int, "hashvalues": bytes}, pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["lsh_bands"].create(
+        {"band": int, "key": int, "article_id": int},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["lsh_bands"].create_index(["band", "key"])
+    db["lsh_bands"].create_index(["article_id"])
+    articles = db["articles"]
+    articles.add_column("status", str, not_null_default="live")  # live | removed
+    articles.add_column("removed_at", str)
+    articles.add_column("last_checked_at", str)
+    articles.add_column("next_check_at", str)  # when the next revisit is due; NULL: never
+    articles.add_column("revisits", int, not_null_default=0)
+    articles.add_column("version", int, not_null_default=1)
+    articles.create_index(["duplicate_of"])
+    articles.create_index(["source", "next_check_at"])
+    db["article_versions"].create(
+        {
+            "id": int, "article_id": int, "version": int, "replaced_at": str,
+            "changed_fields": str, "title": str, "author": str, "publisher": str,
+            "published_at": str, "text": str, "text_diff": str, "content_hash": str,
+        },
+        pk="id",
+        not_null={"article_id", "version", "replaced_at", "changed_fields"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_versions"].create_index(["article_id", "version"], unique=True)
+    runs = db["crawl_runs"]
+    runs.add_column("revised", int, not_null_default=0)
+    runs.add_column("removed", int, not_null_default=0)
+    runs.add_column("listings_read", int, not_null_default=0)
+    runs.add_column("not_modified", int, not_null_default=0)  # listings answered 304
+    db["listing_state"].create(
+        {"url": str, "etag": str, "last_modified": str, "checked_at": str, "status": int},
+        pk="url",
+    )
+
+
+def m003_articles_fts(db: sqlite_utils.Database) -> None:
+    """Chinese full-text search over title and body: FTS5 over jieba-segmented text.
+
+    unicode61 does not segment Chinese, so archive/fts.py indexes text jieba has cut into
+    words (rowid = articles.id) and keeps it in step from ArchiveWriter.store.
+    """
+    from archive.fts import rebuild_index
+
+    db.execute("create virtual table articles_fts using fts5("
+               "title, text, tokenize = 'unicode61 remove_diacritics 2')")
+    rebuild_index(db)
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

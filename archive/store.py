@@ -1,5 +1,6 @@
-"""Writes to the archive. Each stored page is one transaction: page, article and URLs together,
-so a crawl killed at any moment leaves either all of an item or none of it.
+"""Writes to the archive. Each stored page is one transaction: page, article, URLs,
+fingerprint and revision together, so a crawl killed at any moment leaves either all of an
+item or none of it.
 """
 
 from __future__ import annotations
@@ -9,14 +10,21 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import sqlite_utils
 
+from archive.fts import index_article
+from archive.neardup import find_near_duplicate, index_fingerprint
+from archive.revisions import record_revision
+from pipelines.dedup import Fingerprint
 from pipelines.types import Article
 
-Outcome = Literal["new", "duplicate", "not-article"]
+Outcome = Literal["new", "near-duplicate", "duplicate", "revised", "unchanged", "not-article"]
+# Which crawl_runs counter each outcome adds to.
+RUN_COUNTER = {"new": "articles_new", "near-duplicate": "duplicates", "duplicate": "duplicates",
+               "revised": "revised"}
 
 
 @dataclass
@@ -35,8 +43,8 @@ class FetchedPage:
         return self.headers.get("Content-Type") or self.headers.get("content-type")
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now_iso(moment: datetime | None = None) -> str:
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
 
 
 def content_hash(text: str) -> str:
@@ -54,71 +62,196 @@ def decompress(blob: bytes) -> bytes:
 
 
 class ArchiveWriter:
-    """The crawl's view of the archive: runs, pages, articles, failures."""
+    """The crawl's view of the archive: runs, pages, articles, failures, revisits.
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    `revisit_after`: delays after first seen at which an article is fetched again (the
+    source's `revisit` seeds key); empty, no revisits are scheduled.
+    """
+
+    def __init__(self, db: sqlite_utils.Database,
+                 revisit_after: tuple[timedelta, ...] = ()) -> None:
         self.db = db
+        self.revisit_after = revisit_after
+
+    # Runs and failures -------------------------------------------------------------
 
     def start_run(self, source: str, pid: int | None = None) -> int:
         with self.db.atomic():
             table = self.db["crawl_runs"].insert(
-                {"source": source, "started_at": now_iso(), "status": "running", "pid": pid}
-            )
+                {"source": source, "started_at": now_iso(), "status": "running", "pid": pid})
         return int(table.last_pk)
 
     def finish_run(self, run_id: int, status: str, finish_reason: str) -> dict[str, int]:
-        """Close the run with its counts, computed from what the archive recorded for it."""
+        """Close the run with its counts."""
         counts = self.run_counts(run_id)
         with self.db.atomic():
-            self.db["crawl_runs"].update(
-                run_id,
-                {"finished_at": now_iso(), "status": status, "finish_reason": finish_reason,
-                 **counts},
-            )
+            self.db["crawl_runs"].update(run_id, {
+                "finished_at": now_iso(), "status": status, "finish_reason": finish_reason,
+                "pages_fetched": counts["pages_fetched"], "failures": counts["failures"]})
         return counts
 
     def run_counts(self, run_id: int) -> dict[str, int]:
         row = self.db.execute(
-            """select
-                 (select count(*) from pages where run_id = :run) as pages_fetched,
-                 (select count(*) from failures where run_id = :run) as failures""",
-            {"run": run_id},
-        ).fetchone()
+            """select (select count(*) from pages where run_id = :run),
+                      (select count(*) from failures where run_id = :run)""",
+            {"run": run_id}).fetchone()
         run = self.db["crawl_runs"].get(run_id)
         return {"pages_fetched": row[0], "failures": row[1],
-                "articles_new": run["articles_new"], "duplicates": run["duplicates"]}
+                **{key: run[key] for key in ("articles_new", "duplicates", "revised", "removed",
+                                             "listings_read", "not_modified")}}
+
+    def count(self, run_id: int | None, counter: str) -> None:
+        if run_id is not None:
+            self.db.execute(f"update crawl_runs set {counter} = {counter} + 1 where id = ?",
+                            [run_id])
 
     def record_failure(self, run_id: int | None, url: str, reason: str,
                        status: int | None = None) -> None:
         with self.db.atomic():
             self.db["failures"].insert(
-                {"run_id": run_id, "url": url, "reason": reason, "status": status, "at": now_iso()}
-            )
+                {"run_id": run_id, "url": url, "reason": reason, "status": status,
+                 "at": now_iso()})
+
+    # Lookups -----------------------------------------------------------------------
 
     def is_archived(self, url: str) -> bool:
         """Whether this URL already leads to an archived article (an indexed lookup)."""
         return bool(self.db.execute(
             "select 1 from article_urls where url = ? limit 1", [url]).fetchone())
 
+    def due_revisits(self, source: str, now: datetime | None = None) -> list[str]:
+        """URLs of this source's live articles whose next revisit is due."""
+        return [row[0] for row in self.db.execute(
+            "select url from articles where source = ? and status = 'live' "
+            "and next_check_at <= ? order by next_check_at", [source, now_iso(now)])]
+
+    def listing_validators(self, url: str) -> dict[str, str]:
+        """Conditional-request headers for a listing fetched before."""
+        row = self.db.execute(
+            "select etag, last_modified from listing_state where url = ?", [url]).fetchone()
+        headers = {}
+        if row and row[0]:
+            headers["If-None-Match"] = row[0]
+        if row and row[1]:
+            headers["If-Modified-Since"] = row[1]
+        return headers
+
+    def save_listing_state(self, run_id: int | None, url: str, status: int,
+                           etag: str | None, last_modified: str | None) -> None:
+        with self.db.atomic():
+            self.count(run_id, "listings_read")
+            if status == 304:
+                self.count(run_id, "not_modified")
+                self.db.execute("update listing_state set checked_at = ?, status = 304 "
+                                "where url = ?", [now_iso(), url])
+                return
+            self.db["listing_state"].upsert(
+                {"url": url, "etag": etag, "last_modified": last_modified,
+                 "checked_at": now_iso(), "status": status}, pk="url")
+
+    # Articles ----------------------------------------------------------------------
+
     def store(self, run_id: int | None, source: str, page: FetchedPage,
-              article: Article | None) -> Outcome:
-        """Store the page and, if it holds an article, the article: one transaction."""
+              article: Article | None, *, fingerprint: Fingerprint | None = None,
+              revisit: bool = False) -> Outcome:
+        """Store the page and what it holds, in one transaction; say what it was."""
         with self.db.atomic():
             page_id = self._insert_page(run_id, page)
             if article is None:
                 return "not-article"
-            article_id, outcome = self._upsert_article(source, page, article)
+            article_id, outcome = self._place_article(source, page, article, fingerprint,
+                                                      revisit)
+            index_article(self.db, article_id)  # search index in step, same transaction
             for url in {page.url, page.final_url, article["url"], article["canonical_url"]}:
                 self.db["article_urls"].insert(
                     {"url": url, "article_id": article_id, "first_seen_at": page.fetched_at},
-                    ignore=True,
-                )
+                    ignore=True)
             self.db["pages"].update(page_id, {"article_id": article_id})
-            if run_id is not None:
-                column = "articles_new" if outcome == "new" else "duplicates"
-                self.db.execute(
-                    f"update crawl_runs set {column} = {column} + 1 where id = ?", [run_id])
+            if outcome in RUN_COUNTER:
+                self.count(run_id, RUN_COUNTER[outcome])
         return outcome
+
+    def link_url(self, url: str, canonical_url: str) -> bool:
+        """Record `url` as another address of the article at `canonical_url`."""
+        with self.db.atomic():
+            row = self.db.execute("select article_id from article_urls where url = ?",
+                                  [canonical_url]).fetchone()
+            if row is None:
+                return False
+            self.db["article_urls"].insert(
+                {"url": url, "article_id": row[0], "first_seen_at": now_iso()}, ignore=True)
+        return True
+
+    def mark_removed(self, run_id: int | None, url: str, reason: str) -> bool:
+        """Mark the article at `url` removed (never deleted); False if none is archived."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "select article_id from article_urls where url = ?", [url]).fetchone()
+            if row is None:
+                return False
+            self.db["articles"].update(row[0], {
+                "status": "removed", "removed_at": now_iso(), "next_check_at": None,
+                "last_checked_at": now_iso()})
+            self.count(run_id, "removed")
+            self.db["failures"].insert({"run_id": run_id, "url": url,
+                                        "reason": f"removed: {reason}", "at": now_iso()})
+        return True
+
+    def _place_article(self, source: str, page: FetchedPage, article: Article,
+                       fingerprint: Fingerprint | None, revisit: bool) -> tuple[int, Outcome]:
+        digest = content_hash(article["text"])
+        stored = self._row("select * from articles where canonical_url = ?",
+                           article["canonical_url"])
+        if stored is not None:
+            if not revisit:
+                return stored["id"], "duplicate"
+            changes = record_revision(self.db, stored, article, digest, page.fetched_at)
+            if changes and fingerprint is not None:
+                index_fingerprint(self.db, stored["id"], fingerprint)
+            self._schedule_next_check(stored, page.fetched_at)
+            return stored["id"], "revised" if changes else "unchanged"
+        same_text = self._row("select id from articles where content_hash = ? order by id",
+                              digest)
+        if same_text is not None:
+            return same_text["id"], "duplicate"
+        near = find_near_duplicate(self.db, fingerprint) if fingerprint else None
+        article_id = self._insert_article(source, page, article, digest,
+                                          near[0] if near else None)
+        if fingerprint is not None:
+            index_fingerprint(self.db, article_id, fingerprint)
+        return article_id, "near-duplicate" if near else "new"
+
+    def _insert_article(self, source: str, page: FetchedPage, article: Article, digest: str,
+                        duplicate_of: int | None) -> int:
+        first_check = self._check_time(page.fetched_at, 0)
+        table = self.db["articles"].insert({
+            **article,
+            "images": json.dumps(article["images"], ensure_ascii=False),
+            "source": source, "fetched_at": page.fetched_at, "first_seen_at": page.fetched_at,
+            "content_hash": digest, "duplicate_of": duplicate_of, "status": "live",
+            "last_checked_at": page.fetched_at, "next_check_at": first_check,
+            "revisits": 0, "version": 1,
+        })
+        return int(table.last_pk)
+
+    def _schedule_next_check(self, stored: dict[str, Any], checked_at: str) -> None:
+        revisits = stored["revisits"] + 1
+        self.db["articles"].update(stored["id"], {
+            "revisits": revisits, "last_checked_at": checked_at,
+            "next_check_at": self._check_time(stored["first_seen_at"], revisits)})
+
+    def _check_time(self, first_seen_at: str, done: int) -> str | None:
+        """When the next revisit is due after `done` revisits; None when the schedule ends."""
+        if done >= len(self.revisit_after):
+            return None
+        return now_iso(datetime.fromisoformat(first_seen_at) + self.revisit_after[done])
+
+    def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        cursor = self.db.execute(sql, list(params))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def _insert_page(self, run_id: int | None, page: FetchedPage) -> int:
         table = self.db["pages"].insert({
@@ -128,24 +261,3 @@ class ArchiveWriter:
             "body": compress(page.body), "body_size": len(page.body), "run_id": run_id,
         })
         return int(table.last_pk)
-
-    def _upsert_article(self, source: str, page: FetchedPage,
-                        article: Article) -> tuple[int, Outcome]:
-        digest = content_hash(article["text"])
-        existing = self.db.execute(
-            "select id from articles where canonical_url = ? or content_hash = ? "
-            "order by id limit 1",
-            [article["canonical_url"], digest],
-        ).fetchone()
-        if existing:
-            return int(existing[0]), "duplicate"
-        row = {
-            **article,
-            "images": json.dumps(article["images"], ensure_ascii=False),
-            "source": source,
-            "fetched_at": page.fetched_at,
-            "first_seen_at": page.fetched_at,
-            "content_hash": digest,
-        }
-        table = self.db["articles"].insert(row)
-        return int(table.last_pk), "new"

@@ -14,8 +14,8 @@ from urllib.parse import urljoin
 import lxml.etree
 import lxml.html
 from scrapy.utils.sitemap import Sitemap
-from w3lib.url import safe_url_string
 from w3lib.html import get_base_url
+from w3lib.url import safe_url_string
 
 from pipelines.decode import decode_html
 
@@ -78,9 +78,9 @@ def links_from_feed(body: bytes) -> list[str]:
             parent_tag = lxml.etree.QName(parent).localname if parent is not None else ""
             if parent_tag in ("item", "entry") and href.strip():
                 links.append(href.strip())
-        elif tag == "guid" and element.get("isPermaLink", "true") == "true":
-            if (element.text or "").startswith("http"):
-                links.append(element.text.strip())
+        elif (tag == "guid" and element.get("isPermaLink", "true") == "true"
+              and (element.text or "").startswith("http")):
+            links.append(element.text.strip())
     return _unique(links)
 
 

@@ -1,23 +1,27 @@
-"""What the spider hands to the pipelines: a fetched article page, or a failure."""
+"""What the spider hands to the pipelines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from archive.store import FetchedPage
+from pipelines.dedup import Fingerprint
 from pipelines.types import Article
 
 
 @dataclass
 class PageItem:
-    """A fetched article page; ExtractPipeline fills `article` (None: no article in it)."""
+    """A fetched article page. ExtractPipeline fills `article` (None: no article in it) and
+    `fingerprint`; StorePipeline sets `outcome`."""
 
     source: str
     profile: str | None
     page: FetchedPage
+    revisit: bool = False  # a scheduled re-fetch of an archived article
     article: Article | None = None
-    extract_error: str | None = field(default=None)
-    outcome: str | None = None  # set by StorePipeline: new, duplicate or not-article
+    fingerprint: Fingerprint | None = None
+    extract_error: str | None = None
+    outcome: str | None = None
 
 
 @dataclass
@@ -28,3 +32,32 @@ class FailureItem:
     url: str
     reason: str
     status: int | None = None
+
+
+@dataclass
+class RemovedItem:
+    """A revisited article that is gone: 404/410, or redirected away from any article."""
+
+    source: str
+    url: str
+    reason: str
+
+
+@dataclass
+class ListingItem:
+    """A listing (HTML, JSONP, feed, sitemap) was read: its validators for the next run."""
+
+    source: str
+    url: str
+    status: int
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass
+class AliasItem:
+    """A newly seen URL of an archived article, recorded without fetching it again."""
+
+    source: str
+    url: str
+    canonical_url: str

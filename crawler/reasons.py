@@ -27,7 +27,8 @@ def failure_reason(failure: Failure) -> tuple[str, int | None]:
     if isinstance(error, ConnectionRefusedError):
         return "connection refused", None
     if isinstance(error, ResponseFailed):
-        return f"response failed: {error.reasons[0].getErrorMessage() if error.reasons else 'truncated'}", None
+        detail = error.reasons[0].getErrorMessage() if error.reasons else "truncated"
+        return f"response failed: {detail}", None
     if isinstance(error, IgnoreRequest):
         return f"ignored: {error}" if str(error) else "ignored", None
     return f"{type(error).__name__}: {error}"[:500], None

@@ -72,7 +72,7 @@ def _handler_for(site: SampleSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             path = urlsplit(self.path).path
             site.requests.append(("GET", self.path))
             route = site.route(path)
@@ -96,7 +96,7 @@ def _handler_for(site: SampleSite) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: the crawler reports what matters
 
     return Handler

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from w3lib.url import safe_url_string
 DEFAULT_SEEDS_DIR = Path("seeds")
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 INTERVAL = re.compile(r"^every\s+(\d+)\s*([smhd])$")
+DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+DEFAULT_REVISIT = ("1h", "6h", "24h", "72h")
 
 
 class SeedsError(ValueError):
@@ -49,6 +53,9 @@ class Source:
     schedule: str | None = None
     max_articles: int | None = None
     max_listing_pages: int = 5
+    # Revisit an article this long after it was first seen, to catch edits and removals.
+    revisit: tuple[timedelta, ...] = field(
+        default_factory=lambda: tuple(parse_duration(v) for v in DEFAULT_REVISIT))
     seeds_file: str | None = field(default=None, compare=False)
 
     def is_article_url(self, url: str) -> bool:
@@ -63,7 +70,7 @@ class Source:
 URL_LIST_KEYS = ("start_urls", "feeds", "sitemaps", "jsonp")
 REGEX_LIST_KEYS = ("allow", "deny")
 KNOWN_KEYS = {
-    "name", "profile", "schedule", "max_articles", "max_listing_pages",
+    "name", "profile", "schedule", "max_articles", "max_listing_pages", "revisit",
     *URL_LIST_KEYS, *REGEX_LIST_KEYS,
 }
 
@@ -77,7 +84,8 @@ def load_seeds(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[Source]:
     for path in sorted(seeds_dir.glob("*.toml")):
         for source in load_seeds_file(path):
             if source.name in seen:
-                raise SeedsError(path, f"duplicate source name, first defined in {seen[source.name]}",
+                raise SeedsError(path,
+                                 f"duplicate source name, first defined in {seen[source.name]}",
                                  line=_key_line(path.read_text("utf-8"), source.name, "name"),
                                  source=source.name, key="name")
             seen[source.name] = path
@@ -143,7 +151,8 @@ def _parse_source(path: Path, text: str, index: int, entry: dict[str, Any]) -> S
             except re.error as exc:
                 raise fail(key, f"bad regex {pattern!r}: {exc}") from None
     if not any(lists[k] for k in URL_LIST_KEYS):
-        raise fail("start_urls", "a source needs at least one of start_urls, feeds, sitemaps, jsonp")
+        raise fail("start_urls",
+                   "a source needs at least one of start_urls, feeds, sitemaps, jsonp")
     return Source(
         name=name,
         allow=tuple(lists["allow"]),
@@ -156,6 +165,7 @@ def _parse_source(path: Path, text: str, index: int, entry: dict[str, Any]) -> S
         schedule=_schedule(entry, fail),
         max_articles=_positive_int(entry, "max_articles", None, fail),
         max_listing_pages=_positive_int(entry, "max_listing_pages", 5, fail) or 5,
+        revisit=_revisit(entry, fail),
         seeds_file=str(path),
     )
 
@@ -176,6 +186,27 @@ def _positive_int(entry: dict[str, Any], key: str, default: int | None, fail: An
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise fail(key, "must be a positive integer")
     return value
+
+
+def _revisit(entry: dict[str, Any], fail: Any) -> tuple[timedelta, ...]:
+    values = entry.get("revisit", list(DEFAULT_REVISIT))
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise fail("revisit", 'must be a list of delays after first seen, e.g. ["1h", "24h"]')
+    try:
+        delays = tuple(parse_duration(v) for v in values)
+    except ValueError as exc:
+        raise fail("revisit", str(exc)) from None
+    if list(delays) != sorted(delays):
+        raise fail("revisit", "delays must be in increasing order")
+    return delays
+
+
+def parse_duration(value: str) -> timedelta:
+    """'30m', '6h', '2d', '45s' as a timedelta."""
+    match = DURATION.match(value.strip())
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"not a duration like '30m', '6h' or '2d': {value!r}")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
 
 
 def _profile(entry: dict[str, Any], fail: Any) -> str | None:
@@ -212,7 +243,7 @@ def parse_schedule(value: str) -> Any:
         amount, unit = int(interval.group(1)), interval.group(2)
         if amount < 1:
             raise ValueError(f"interval must be positive: {value!r}")
-        unit_name = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]
+        unit_name = UNITS[unit]
         return IntervalTrigger(**{unit_name: amount}, timezone="Asia/Shanghai")
     try:
         return CronTrigger.from_crontab(value, timezone="Asia/Shanghai")
@@ -239,7 +270,8 @@ def _key_line(text: str, source: str, key: str, index: int | None = None) -> int
     for start_index, start in enumerate(blocks):
         end = blocks[start_index + 1] if start_index + 1 < len(blocks) else len(lines) + 1
         block = lines[start - 1:end - 1]
-        names_this = any(re.match(rf'^\s*name\s*=\s*["\']{re.escape(source)}["\']', ln) for ln in block)
+        name_line = re.compile(rf'^\s*name\s*=\s*["\']{re.escape(source)}["\']')
+        names_this = any(name_line.match(ln) for ln in block)
         if names_this or index == start_index:
             for offset, line in enumerate(block):
                 if re.match(rf"^\s*{re.escape(key)}\s*=", line):

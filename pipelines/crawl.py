@@ -11,13 +11,15 @@ from scrapy.crawler import Crawler
 
 from archive import open_archive
 from archive.store import ArchiveWriter
-from crawler.items import FailureItem, PageItem
+from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
+from pipelines.dedup import Fingerprint, fingerprint
 from pipelines.extract import extract_article
 from pipelines.pool import extraction_pool
+from pipelines.types import Article
 
 
 class ExtractPipeline:
-    """Fill `PageItem.article` by running extraction off the reactor thread."""
+    """Fill `PageItem.article` and its fingerprint, off the reactor thread."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -32,19 +34,21 @@ class ExtractPipeline:
         page = item.page
         loop = asyncio.get_running_loop()
         try:
-            item.article = await loop.run_in_executor(
-                extraction_pool(self.workers), _extract, page.body, page.final_url,
-                page.content_type, item.profile, page.fetched_at,
-            )
+            item.article, item.fingerprint = await loop.run_in_executor(
+                extraction_pool(self.workers), extract_and_fingerprint, page.body,
+                page.final_url, page.content_type, item.profile, page.fetched_at)
         except Exception as exc:  # a worker crash must not end the crawl
             item.extract_error = f"extraction failed: {type(exc).__name__}: {exc}"[:500]
         return item
 
 
-def _extract(body: bytes, url: str, content_type: str | None, profile: str | None,
-             fetched_at: str) -> Any:
-    return extract_article(body, url, content_type=content_type, profile=profile,
-                           fetched_at=fetched_at)
+def extract_and_fingerprint(body: bytes, url: str, content_type: str | None,
+                            profile: str | None, fetched_at: str,
+                            ) -> tuple[Article | None, Fingerprint | None]:
+    """Everything CPU-heavy about a page, in one call to a worker process."""
+    article = extract_article(body, url, content_type=content_type, profile=profile,
+                              fetched_at=fetched_at)
+    return article, fingerprint(article["text"]) if article else None
 
 
 class StorePipeline:
@@ -52,7 +56,7 @@ class StorePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.archive = ArchiveWriter(open_archive(crawler.settings.get("NEWSARCHIVE_DB")))
+        self.archive: ArchiveWriter | None = None
         self.run_id: int | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -61,19 +65,31 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        source = self.crawler.spider.source.name
-        self.run_id = self.archive.start_run(source, pid=os.getpid())
+        source = self.crawler.spider.source
+        self.archive = ArchiveWriter(open_archive(self.crawler.settings.get("NEWSARCHIVE_DB")),
+                                     revisit_after=source.revisit)
+        self.run_id = self.archive.start_run(source.name, pid=os.getpid())
         self.crawler.stats.set_value("newsarchive/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, FailureItem):
-            self.archive.record_failure(self.run_id, item.url, item.reason, item.status)
-        elif isinstance(item, PageItem):
+        assert self.archive is not None
+        if isinstance(item, PageItem):
             self._store(item)
+        elif isinstance(item, FailureItem):
+            self.archive.record_failure(self.run_id, item.url, item.reason, item.status)
+        elif isinstance(item, RemovedItem):
+            self.archive.mark_removed(self.run_id, item.url, item.reason)
+        elif isinstance(item, AliasItem):
+            self.archive.link_url(item.url, item.canonical_url)
+        elif isinstance(item, ListingItem):
+            self.archive.save_listing_state(self.run_id, item.url, item.status, item.etag,
+                                            item.last_modified)
         return item
 
     def _store(self, item: PageItem) -> None:
-        item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article)
+        assert self.archive is not None
+        item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article,
+                                          fingerprint=item.fingerprint, revisit=item.revisit)
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)
@@ -82,13 +98,13 @@ class StorePipeline:
                                         "not an article: no body text found", item.page.status)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        if self.run_id is None:
+        if self.run_id is None or self.archive is None:
             return
         counts = self.archive.run_counts(self.run_id)
         if reason != "finished":
             status = "interrupted" if reason == "shutdown" else "failed"
-        elif counts["pages_fetched"] == 0 and counts["failures"] > 0:
-            status = "failed"  # nothing could be fetched at all
+        elif counts["listings_read"] == 0 and counts["pages_fetched"] == 0:
+            status = "failed"  # not one listing, feed or sitemap could be read
         else:
             status = "ok"
         final = self.archive.finish_run(self.run_id, status, reason)

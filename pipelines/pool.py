@@ -19,7 +19,7 @@ def extraction_pool(workers: int = 0) -> ProcessPoolExecutor:
     size = workers or os.cpu_count() or 1
     if size not in _pools:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.extract"])
+        context.set_forkserver_preload(["pipelines.crawl"])
         _pools[size] = ProcessPoolExecutor(max_workers=size, mp_context=context)
         atexit.register(_pools[size].shutdown, wait=False, cancel_futures=True)
     return _pools[size]

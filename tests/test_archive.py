@@ -79,7 +79,8 @@ def test_same_canonical_url_is_one_row(writer: ArchiveWriter) -> None:
 def test_same_text_under_another_url_is_a_link(writer: ArchiveWriter) -> None:
     a, b = "https://x.test/a.html", "https://y.test/b.html"
     writer.store(None, "s", make_page(a), make_article(a, text="同一  篇\n文章"))
-    assert writer.store(None, "s", make_page(b), make_article(b, text="同一 篇 文章")) == "duplicate"
+    outcome = writer.store(None, "s", make_page(b), make_article(b, text="同一 篇 文章"))
+    assert outcome == "duplicate"
     assert writer.db["articles"].count == 1
     assert writer.is_archived(b)
 
@@ -104,6 +105,7 @@ def test_run_counts_and_failures(writer: ArchiveWriter) -> None:
     run = writer.start_run("s")
     writer.record_failure(run, "https://x.test/404", "HTTP 404", 404)
     counts = writer.finish_run(run, "ok", "finished")
-    assert counts == {"pages_fetched": 0, "failures": 1, "articles_new": 0, "duplicates": 0}
+    assert counts == {"pages_fetched": 0, "failures": 1, "articles_new": 0, "duplicates": 0,
+                      "revised": 0, "removed": 0, "listings_read": 0, "not_modified": 0}
     row = writer.db["crawl_runs"].get(run)
     assert row["status"] == "ok" and row["finished_at"]
