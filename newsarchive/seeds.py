@@ -56,6 +56,9 @@ class Source:
     # Revisit an article this long after it was first seen, to catch edits and removals.
     revisit: tuple[timedelta, ...] = field(
         default_factory=lambda: tuple(parse_duration(v) for v in DEFAULT_REVISIT))
+    # Limits for a scheduled run (`newsarchive schedule`); None: the scheduler's defaults.
+    timeout: timedelta | None = None
+    max_memory_mb: int | None = None
     seeds_file: str | None = field(default=None, compare=False)
 
     def is_article_url(self, url: str) -> bool:
@@ -71,6 +74,7 @@ URL_LIST_KEYS = ("start_urls", "feeds", "sitemaps", "jsonp")
 REGEX_LIST_KEYS = ("allow", "deny")
 KNOWN_KEYS = {
     "name", "profile", "schedule", "max_articles", "max_listing_pages", "revisit",
+    "timeout", "max_memory_mb",
     *URL_LIST_KEYS, *REGEX_LIST_KEYS,
 }
 
@@ -166,6 +170,8 @@ def _parse_source(path: Path, text: str, index: int, entry: dict[str, Any]) -> S
         max_articles=_positive_int(entry, "max_articles", None, fail),
         max_listing_pages=_positive_int(entry, "max_listing_pages", 5, fail) or 5,
         revisit=_revisit(entry, fail),
+        timeout=_timeout(entry, fail),
+        max_memory_mb=_positive_int(entry, "max_memory_mb", None, fail),
         seeds_file=str(path),
     )
 
@@ -199,6 +205,18 @@ def _revisit(entry: dict[str, Any], fail: Any) -> tuple[timedelta, ...]:
     if list(delays) != sorted(delays):
         raise fail("revisit", "delays must be in increasing order")
     return delays
+
+
+def _timeout(entry: dict[str, Any], fail: Any) -> timedelta | None:
+    value = entry.get("timeout")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError("must be a duration like '30m'")
+        return parse_duration(value)
+    except ValueError as exc:
+        raise fail("timeout", str(exc)) from None
 
 
 def parse_duration(value: str) -> timedelta:

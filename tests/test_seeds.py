@@ -105,3 +105,29 @@ def test_schedules() -> None:
     assert parse_schedule("every 2h").interval.total_seconds() == 7200
     with pytest.raises(ValueError):
         parse_schedule("whenever")
+
+
+def test_run_limits_for_the_scheduler(tmp_path: Path) -> None:
+    [source] = load_seeds(write(tmp_path, GOOD + 'timeout = "45m"\nmax_memory_mb = 800\n'))
+    assert source.timeout is not None and source.timeout.total_seconds() == 45 * 60
+    assert source.max_memory_mb == 800
+    [default] = load_seeds(write(tmp_path, GOOD))
+    assert default.timeout is None and default.max_memory_mb is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "message"),
+    [
+        ('timeout = "soon"\n', "timeout", "not a duration"),
+        ("timeout = 30\n", "timeout", "duration like '30m'"),
+        ('timeout = "0m"\n', "timeout", "not a duration"),
+        ("max_memory_mb = 0\n", "max_memory_mb", "positive integer"),
+        ('max_memory_mb = "1G"\n', "max_memory_mb", "positive integer"),
+    ],
+)
+def test_bad_run_limits_name_file_line_source_and_key(tmp_path: Path, extra: str, key: str,
+                                                      message: str) -> None:
+    with pytest.raises(SeedsError) as caught:
+        load_seeds(write(tmp_path, GOOD + extra))
+    assert (caught.value.line, caught.value.key, caught.value.source) == (7, key, "one")
+    assert message in str(caught.value)
