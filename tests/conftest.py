@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from archive.store import FetchedPage
 from newsarchive.samplesite import SampleSite, serve_sample_site
+from pipelines.types import Article
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -41,3 +43,20 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         [sys.executable, "-m", "newsarchive", *args], cwd=cwd, env=full_env,
         capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+def make_article(url: str, text: str = "第一段。\n第二段。", **extra: object) -> Article:
+    article: Article = {
+        "url": url, "canonical_url": url, "title": "标题", "author": "作者",
+        "publisher": "网易号", "published_at": "2025-11-14T07:16:49+08:00", "text": text,
+        "images": [], "lang": "zh", "site": "163.com", "profile": "netease",
+        "template": "post2020",
+    }
+    article.update(extra)  # type: ignore[typeddict-item]
+    return article
+
+
+def make_page(url: str, body: bytes = b"<html>raw</html>") -> FetchedPage:
+    return FetchedPage(url=url, final_url=url, status=200,
+                       headers={"Content-Type": "text/html"}, body=body,
+                       fetched_at="2025-11-14T09:00:00+00:00")

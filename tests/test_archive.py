@@ -9,25 +9,8 @@ import pytest
 
 from archive import open_archive, resolve_db_path
 from archive.migrations import MIGRATIONS, apply_migrations
-from archive.store import ArchiveWriter, FetchedPage, content_hash
-from pipelines.types import Article
-
-
-def make_article(url: str, text: str = "第一段。\n第二段。", **extra: object) -> Article:
-    article: Article = {
-        "url": url, "canonical_url": url, "title": "标题", "author": "作者",
-        "publisher": "网易号", "published_at": "2025-11-14T07:16:49+08:00", "text": text,
-        "images": [], "lang": "zh", "site": "163.com", "profile": "netease",
-        "template": "post2020",
-    }
-    article.update(extra)  # type: ignore[typeddict-item]
-    return article
-
-
-def make_page(url: str, body: bytes = b"<html>raw</html>") -> FetchedPage:
-    return FetchedPage(url=url, final_url=url, status=200,
-                       headers={"Content-Type": "text/html"}, body=body,
-                       fetched_at="2025-11-14T09:00:00+00:00")
+from archive.store import ArchiveWriter, content_hash
+from conftest import make_article, make_page
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, article_cases, load_json, run_cli
 
+from conftest import FIXTURES, article_cases, load_json, run_cli
 from newsarchive.demo import write_sample_seeds
 from newsarchive.samplesite import SampleSite
 
