@@ -34,7 +34,7 @@ from pipelines.sites.base import (
     parse_datetime,
     pick,
     read_metadata,
-    strip_suffixes,
+    strip_suffix,
 )
 from pipelines.types import Article, Image
 
@@ -216,10 +216,10 @@ def _generic(
         published=found.published or doc.date,
     )
     container = next(iter(tree.xpath(GENERIC.body)), None)
-    images = (
-        _images(container, _base_url(tree, url), GENERIC.caption) if container is not None else []
-    )
-    if not images:
+    images: list[Image] = []
+    if isinstance(container, HtmlElement):
+        images = _images(container, _base_url(tree, url), GENERIC.caption)
+    if not images:  # no <article> element (or no image in it): the page's lead image
         lead = pick(tree, (Pick('//meta[@property="og:image"]/@content'),))
         if lead and urljoin(url, lead).startswith(("http://", "https://")):
             images = [{"url": urljoin(url, lead), "caption": None}]
@@ -259,11 +259,11 @@ def _article(
     base: datetime | None,
 ) -> Article:
     tz = site.tz if site is not None else None
-    suffixes = site.title_suffixes if site is not None else ()
+    suffix = site.title_suffix if site is not None else None
     return {
         "url": url,
         "canonical_url": canonical,
-        "title": strip_suffixes(meta.title, suffixes),
+        "title": strip_suffix(meta.title, suffix),
         "author": meta.author or None,
         "publisher": meta.publisher or None,
         "published_at": _published(meta.published, tz, base),
@@ -295,7 +295,8 @@ def _lines(text: str | None) -> str:
 
 
 def _lang(text: str, tree: HtmlElement) -> str | None:
-    """ "zh" when Chinese characters dominate, else the page's declared language, else "en"."""
+    """Chinese ("zh") when CJK characters dominate the text, else the page's declared
+    language, else "en" for Latin script. Cheap on purpose: no language model."""
     sample = text[:2000]
     cjk, latin = len(_CJK.findall(sample)), len(_LATIN.findall(sample))
     if cjk and cjk >= latin / 4:

@@ -252,8 +252,15 @@ def test_profile_lookup() -> None:
     # an explicit name wins over the host: the sample site on 127.0.0.1
     assert profile_for("http://127.0.0.1:8123/www.163.com/x.html", "netease") is netease
     assert profile_for("http://127.0.0.1:8123/x.html") is None
+    assert profile_for(DY, "generic") is None
     with pytest.raises(KeyError):
         profile_for(DY, "no-such-profile")
+
+
+def test_title_from_the_title_tag_loses_the_site_suffix() -> None:
+    html = post2020().replace('<h1 class="post_title">测试标题</h1>', "")
+    article = extract_article(html.encode(), DY)
+    assert article is not None and article["title"] == "测试标题"  # not "测试标题_网易订阅"
 
 
 def test_local_mirror_url_with_named_profile() -> None:

@@ -23,8 +23,10 @@ def profile_for(url: str, name: str | None = None) -> SiteProfile | None:
 
     An explicit name wins, so a seed can point a profile at a host it does not list
     (a mirror, or the 127.0.0.1 sample site). An unknown name raises KeyError: that is
-    a configuration error, not a page to extract generically.
+    a configuration error, not a page to extract generically. "generic" means no profile.
     """
+    if name == "generic":  # asked for plain trafilatura whatever the host
+        return None
     if name:
         return PROFILES[name]
     try:

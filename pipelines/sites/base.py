@@ -93,7 +93,8 @@ class SiteProfile:
     name: str
     hosts: tuple[str, ...]  # host suffixes: "163.com" serves www.163.com, news.163.com, ...
     templates: tuple[Template, ...]
-    title_suffixes: tuple[str, ...] = ()  # "_网易新闻": stripped from <title>-like titles
+    # A regex for the site name <title> appends ("_网易新闻"), cut from titles read there.
+    title_suffix: str | None = None
     tz: tzinfo = UTC  # for page times written without an offset
     canonical_url: Callable[[str], str] = _canonical_default
     refine: Callable[[Metadata, str, Template], Metadata] = _refine_default
@@ -149,12 +150,12 @@ def read_metadata(tree: HtmlElement, template: Template) -> Metadata:
     )
 
 
-def strip_suffixes(title: str | None, suffixes: tuple[str, ...]) -> str | None:
+def strip_suffix(title: str | None, suffix: str | None) -> str | None:
     if not title:
         return None
-    for suffix in suffixes:
-        if title.endswith(suffix) and len(title) > len(suffix):
-            title = title[: -len(suffix)].rstrip()
+    if suffix:
+        stripped = re.sub(f"(?:{suffix})$", "", title).strip()
+        title = stripped or title  # a title that is nothing but the suffix stays
     return title or None
 
 

@@ -176,7 +176,8 @@ PROFILE = SiteProfile(
     name="netease",
     hosts=("163.com",),
     templates=(PC2019, DY2019, POST2020, MOBILE2025, TABLE2004),
-    title_suffixes=("_网易新闻", "_网易订阅", "_网易号", "_网易财经", "_网易科技", "_网易体育"),
+    # "_网易新闻", "_网易订阅", "_网易号", "_网易财经", ...; 2004 pages: "_商业频道"
+    title_suffix=r"_(?:网易\w{1,4}|\w{1,4}频道)(?:_网易\w{0,4})?",
     tz=BEIJING,
     canonical_url=canonical_url,
     refine=refine,
