@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Route:
     status: int
     headers: dict[str, str]
     template: bool = False
+    delay: float = 0.0  # seconds to wait before answering: a slow page for the tests
 
 
 @dataclass
@@ -80,6 +82,8 @@ def _handler_for(site: SampleSite) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"Content-Type": "text/html; charset=utf-8"},
                            b"<html><body><h1>404 Not Found</h1></body></html>")
                 return
+            if route.delay:
+                time.sleep(route.delay)
             body = site.body(route)
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             headers = {"ETag": etag, **route.headers}
