@@ -50,6 +50,12 @@ NEVER_TEXT = ".//script | .//style | .//noscript | .//iframe | .//textarea | .//
 # makes it raise as well.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+# The first element after an XML prolog, comments and doctype.
+_XML_ROOT = re.compile(
+    r"(?:\s*<\?[^>]*>|\s*<!--.*?-->|\s*<!DOCTYPE[^>]*>)*\s*<([\w:-]+)", re.S | re.I
+)
+_NOT_HTML_ROOTS = {"rss", "feed", "urlset", "sitemapindex", "rdf:rdf", "opml"}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 # What the generic path reads itself: standard metadata with full precision (a time
@@ -100,15 +106,33 @@ def parse_html(body: bytes | str, content_type: str | None = None) -> HtmlElemen
     """The one lxml tree of a page (None if there is no document at all)."""
     if isinstance(body, bytes) and _looks_binary(body):
         return None
-    text = body if isinstance(body, str) else decode_html(body, content_type)
-    text = _CONTROL.sub("", _XML_DECL.sub("", text, count=1))
-    if not text.strip():
+    if not _html_media_type(content_type):
         return None
+    text = body if isinstance(body, str) else decode_html(body, content_type)
+    if not _looks_like_html(text):
+        return None
+    text = _CONTROL.sub("", _XML_DECL.sub("", text, count=1))
     try:
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):  # "Document is empty" and the like
         return None
     return tree if isinstance(tree, HtmlElement) else None
+
+
+def _html_media_type(content_type: str | None) -> bool:
+    """False for a declared non-HTML type (feeds, sitemaps, JSONP, robots.txt): those are
+    the discovery stage's. Unknown or generic types go on to sniffing."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    return not media or media in _HTML_TYPES or media == "application/octet-stream"
+
+
+def _looks_like_html(text: str) -> bool:
+    """Sniff what the header did not say: markup first, and not an XML feed or sitemap."""
+    head = text[:2048].lstrip("\ufeff \t\r\n")
+    if not head.startswith("<"):
+        return "<html" in head.lower() or "<body" in head.lower()
+    root = _XML_ROOT.match(head)
+    return not (root and root.group(1).lower() in _NOT_HTML_ROOTS)
 
 
 def _looks_binary(body: bytes) -> bool:

@@ -311,6 +311,17 @@ def test_non_articles_give_none(body: bytes) -> None:
     assert extract_article(body, "https://example.org/x.html") is None
 
 
+SITE_PAGES = sorted(p.parent for p in FIXTURES.glob("site/*/response.json"))
+
+
+@pytest.mark.parametrize("case", SITE_PAGES, ids=[p.name for p in SITE_PAGES])
+def test_site_pages_are_not_articles(case: Path) -> None:
+    # listings, feeds, sitemaps, JSONP, robots.txt, the 404 page and the deleted-article
+    # notice (a post2020 shell with no post_body): with their headers and without
+    assert extract_fixture(case) is None
+    assert extract_article((case / "page.html").read_bytes(), NEWS) is None
+
+
 def test_never_raises_for_any_bytes() -> None:
     rng = random.Random(2004)
     for size in (1, 10, 100, 1000):
