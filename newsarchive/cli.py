@@ -198,6 +198,12 @@ def stats(db: Path | None, run_limit: int, as_json: bool) -> None:
 
 cli.add_command(eval_command)
 
+from newsarchive.browse import export, search, serve  # noqa: E402 (browse, search, export)
+
+cli.add_command(serve)
+cli.add_command(search)
+cli.add_command(export)
+
 
 def main() -> None:
     logging.captureWarnings(True)
