@@ -6,6 +6,7 @@ Registered on the `newsarchive` group in newsarchive/cli.py.
 from __future__ import annotations
 
 import io
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -187,8 +188,7 @@ def export(fmt: str, since: str | None, source: str | None, output: Path,
     database = open_archive(path)
     if str(output) == "-":
         # Always UTF-8, whatever the locale; newline="" as the csv module wants.
-        stream = io.TextIOWrapper(click.get_binary_stream("stdout"), encoding="utf-8",
-                                  newline="")
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
         try:
             count = export_articles(database, stream, fmt, since=since, source=source)
         finally:

@@ -1,0 +1,89 @@
+"""Small archives for the browse, search and export tests, written through ArchiveWriter.store.
+
+The reference article is the 网易号 page of tests/fixtures/netease/dy-post2020-reference,
+as its truth.json has it; the others are short made-up articles chosen so that each search
+term finds a known set: 乌镇 only the reference, 桐乡 the reference and the marathon,
+Tesla / Gigafactory only the English-titled one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from archive import open_archive
+from archive.store import ArchiveWriter, FetchedPage
+from pipelines.types import Article
+
+REFERENCE_DIR = Path(__file__).parent / "fixtures" / "netease" / "dy-post2020-reference"
+REFERENCE_TITLE = "十年蝶变,桐乡以智能网联汽车为引擎打造“国际互联网小镇”样板"
+
+
+def reference_article() -> Article:
+    truth = json.loads((REFERENCE_DIR / "truth.json").read_text("utf-8"))
+    url = json.loads((REFERENCE_DIR / "response.json").read_text("utf-8"))["url"]
+    return _article(url, truth["title"], truth["text"], truth["published_at"],
+                    author=truth["author"], publisher=truth["publisher"])
+
+
+def _article(url: str, title: str | None, text: str, published_at: str | None, *,
+             author: str | None = None, publisher: str | None = "网易新闻",
+             images: list | None = None) -> Article:
+    return Article(url=url, canonical_url=url, title=title, author=author,
+                   publisher=publisher, published_at=published_at, text=text,
+                   images=images or [], lang="zh", site="163.com", profile="netease",
+                   template="post2020")
+
+
+def other_articles() -> dict[str, tuple[str, Article]]:
+    """name -> (source, article)."""
+    return {
+        "tesla": ("netease-tech", _article(
+            "https://www.163.com/tech/article/TESLA0001.html",
+            "Tesla 上海超级工厂扩产,Gigafactory 年产能再提升",
+            "特斯拉(Tesla)宣布上海超级工厂扩产。\n新的 Gigafactory 产线预计明年投产,"
+            "年产能将提升至百万辆。\n分析人士认为,电动汽车市场竞争更加激烈。",
+            "2025-11-15T09:30:00+08:00", author="科技频道", publisher="网易科技",
+            images=[{"url": "https://nimg.ws.126.net/tesla.jpg", "caption": "上海工厂"}])),
+        "marathon": ("netease-news", _article(
+            "https://www.163.com/news/article/MARATHON01.html",
+            "桐乡马拉松鸣枪开跑,两万名跑者参赛",
+            "11月16日清晨,桐乡马拉松在市民广场鸣枪开跑。\n来自全国各地的两万名跑者参加了比赛,"
+            "赛道穿过城区和田园。",
+            # 06:00 Beijing time is the previous day in UTC: the day facet must say 11-16.
+            "2025-11-16T06:00:00+08:00", author="记者 王芳", publisher="嘉兴日报")),
+        "undated": ("netease-news", _article(
+            "https://www.163.com/news/article/UNDATED001.html",
+            "人工智能大会闭幕",
+            "为期三天的人工智能大会今天闭幕,与会者讨论了大模型与算力。",
+            None, publisher=None)),
+    }
+
+
+def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = None
+                  ) -> dict[str, int]:
+    """An archive at `path` holding the reference article and the others; name -> article id."""
+    db = open_archive(path)
+    writer = ArchiveWriter(db)
+    articles = {"reference": ("netease-dy", reference_article()), **other_articles(),
+                **(extra or {})}
+    runs: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    for name, (source, article) in articles.items():
+        run_id = runs.setdefault(source, writer.start_run(source))
+        page = FetchedPage(url=article["url"], final_url=article["url"], status=200,
+                           headers={"Content-Type": "text/html; charset=utf-8"},
+                           body=f"<html><title>{article['title']}</title></html>".encode(),
+                           fetched_at="2025-11-16T10:00:00+00:00")
+        outcome = writer.store(run_id, source, page, article)
+        assert outcome == "new", (name, outcome)
+        ids[name] = db.execute("select article_id from article_urls where url = ?",
+                               [article["url"]]).fetchone()[0]
+    news_run = runs.get("netease-news")
+    if news_run is not None:
+        writer.record_failure(news_run, "https://www.163.com/news/article/GONE000001.html",
+                              "HTTP 404", 404)
+    for run_id in runs.values():
+        writer.finish_run(run_id, "finished", "finished")
+    db.close()
+    return ids
