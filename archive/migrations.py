@@ -83,6 +83,7 @@ def m002_dedup_and_revisits(db: sqlite_utils.Database) -> None:
     db["lsh_bands"].create_index(["band", "key"])
     db["lsh_bands"].create_index(["article_id"])
     articles = db["articles"]
+    articles.add_column("duplicate_similarity", float)  # estimated Jaccard to duplicate_of
     articles.add_column("status", str, not_null_default="live")  # live | removed
     articles.add_column("removed_at", str)
     articles.add_column("last_checked_at", str)

@@ -38,3 +38,48 @@ def recent_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict[str, An
 def run_failures(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
     return list(db.query(
         "select url, reason, status from failures where run_id = ? order by id", [run_id]))
+
+
+def duplicate_clusters(db: sqlite_utils.Database, limit: int = 50,
+                       source: str | None = None) -> list[dict[str, Any]]:
+    """Stories seen more than once: an original with its near-copies and extra URLs,
+    the largest clusters first."""
+    where = "where r.source = :source" if source else ""
+    roots = list(db.query(f"""
+        select r.id, r.title, r.source, r.url, r.canonical_url, r.published_at,
+               (select count(*) from articles c where c.duplicate_of = r.id) as copies,
+               (select count(*) from article_urls u where u.article_id = r.id
+                  and u.url not in (r.url, r.canonical_url)) as urls
+        from articles r {where}
+        {"and" if where else "where"} r.duplicate_of is null
+          and (exists (select 1 from articles c where c.duplicate_of = r.id)
+               or exists (select 1 from article_urls u where u.article_id = r.id
+                          and u.url not in (r.url, r.canonical_url)))
+        order by copies desc, urls desc, r.id limit :limit""",
+        {"limit": limit, "source": source}))
+    for root in roots:
+        root["members"] = list(db.query(
+            "select id, title, source, url, duplicate_similarity as similarity from articles "
+            "where duplicate_of = ? order by id", [root["id"]]))
+        root["other_urls"] = [row["url"] for row in db.query(
+            "select url from article_urls where article_id = ? and url not in (?, ?) "
+            "order by url", [root["id"], root["url"], root["canonical_url"]])]
+    return roots
+
+
+def find_article(db: sqlite_utils.Database, url: str) -> dict[str, Any] | None:
+    """The article a URL (any of its URLs, or its canonical form) leads to."""
+    from pipelines.urls import canonical_url_for
+
+    for candidate in dict.fromkeys((url, canonical_url_for(url))):
+        rows = list(db.query(
+            "select a.* from article_urls u join articles a on a.id = u.article_id "
+            "where u.url = ?", [candidate]))
+        if rows:
+            return rows[0]
+    return None
+
+
+def article_versions(db: sqlite_utils.Database, article_id: int) -> list[dict[str, Any]]:
+    return list(db.query(
+        "select * from article_versions where article_id = ? order by version", [article_id]))

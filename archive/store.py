@@ -215,20 +215,20 @@ class ArchiveWriter:
         if same_text is not None:
             return same_text["id"], "duplicate"
         near = find_near_duplicate(self.db, fingerprint) if fingerprint else None
-        article_id = self._insert_article(source, page, article, digest,
-                                          near[0] if near else None)
+        article_id = self._insert_article(source, page, article, digest, near)
         if fingerprint is not None:
             index_fingerprint(self.db, article_id, fingerprint)
         return article_id, "near-duplicate" if near else "new"
 
     def _insert_article(self, source: str, page: FetchedPage, article: Article, digest: str,
-                        duplicate_of: int | None) -> int:
+                        near: tuple[int, float] | None) -> int:
         first_check = self._check_time(page.fetched_at, 0)
         table = self.db["articles"].insert({
             **article,
             "images": json.dumps(article["images"], ensure_ascii=False),
             "source": source, "fetched_at": page.fetched_at, "first_seen_at": page.fetched_at,
-            "content_hash": digest, "duplicate_of": duplicate_of, "status": "live",
+            "content_hash": digest, "duplicate_of": near[0] if near else None,
+            "duplicate_similarity": round(near[1], 3) if near else None, "status": "live",
             "last_checked_at": page.fetched_at, "next_check_at": first_check,
             "revisits": 0, "version": 1,
         })
