@@ -40,13 +40,13 @@ def test_duplicates_lists_the_cluster(tmp_path: Path) -> None:
     assert cluster["url"] == WWW and cluster["other_urls"] == [MOBILE]
     [member] = cluster["members"]
     assert member["url"] == REPOST and member["similarity"] >= 0.5
-    table = CliRunner().invoke(cli, ["duplicates", "--db", str(db)], terminal_width=200)
+    table = CliRunner().invoke(cli, ["duplicates", "--db", str(db)], env={"COLUMNS": "200"})
     assert "1 duplicate clusters" in table.output and "KEL1B2CD" in table.output
 
 
 def test_history_shows_versions_from_any_url(tmp_path: Path) -> None:
     db = build(tmp_path)
-    result = CliRunner().invoke(cli, ["history", MOBILE, "--db", str(db)], terminal_width=200)
+    result = CliRunner().invoke(cli, ["history", MOBILE, "--db", str(db)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "改过的标题" in result.output and "version 2" in result.output
     assert "title, text" in result.output and "+改过的正文。" in result.output
