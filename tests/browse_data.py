@@ -9,10 +9,19 @@ Tesla / Gigafactory only the English-titled one.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from archive import open_archive
 from archive.store import ArchiveWriter, FetchedPage
+from pipelines.dedup import fingerprint
 from pipelines.types import Article
 
 REFERENCE_DIR = Path(__file__).parent / "fixtures" / "netease" / "dy-post2020-reference"
@@ -60,6 +69,16 @@ def other_articles() -> dict[str, tuple[str, Article]]:
     }
 
 
+def near_copy() -> Article:
+    """A repost of the reference story: 原标题 line added, last paragraphs cut."""
+    article = reference_article()
+    paragraphs = article["text"].splitlines()
+    url = "https://www.163.com/dy/article/REPOST0001.html"
+    return {**article, "url": url, "canonical_url": url, "title": "桐乡:十年蝶变",
+            "author": "嘉兴发布", "published_at": "2025-11-14T10:00:00+08:00",
+            "text": "\n".join(["原标题:" + article["title"], *paragraphs[:-3]])}
+
+
 def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = None
                   ) -> dict[str, int]:
     """An archive at `path` holding the reference article and the others; name -> article id."""
@@ -70,13 +89,17 @@ def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = 
     runs: dict[str, int] = {}
     ids: dict[str, int] = {}
     for name, (source, article) in articles.items():
-        run_id = runs.setdefault(source, writer.start_run(source))
+        if source not in runs:
+            runs[source] = writer.start_run(source)
+        run_id = runs[source]
         page = FetchedPage(url=article["url"], final_url=article["url"], status=200,
                            headers={"Content-Type": "text/html; charset=utf-8"},
                            body=f"<html><title>{article['title']}</title></html>".encode(),
                            fetched_at="2025-11-16T10:00:00+00:00")
-        outcome = writer.store(run_id, source, page, article)
-        assert outcome == "new", (name, outcome)
+        # Fingerprinted as the crawl does, so near copies get duplicate_of.
+        outcome = writer.store(run_id, source, page, article,
+                               fingerprint=fingerprint(article["text"]))
+        assert outcome in ("new", "near-duplicate"), (name, outcome)
         ids[name] = db.execute("select article_id from article_urls where url = ?",
                                [article["url"]]).fetchone()[0]
     news_run = runs.get("netease-news")
@@ -87,3 +110,41 @@ def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = 
         writer.finish_run(run_id, "finished", "finished")
     db.close()
     return ids
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(path: Path, *args: str) -> Iterator[str]:
+    """`newsarchive serve` on `path` as a child process; yields its base URL."""
+    port = free_port()
+    command = [sys.executable, "-c", "from newsarchive.cli import main; main()",
+               "serve", "--db", str(path), "--port", str(port), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"newsarchive serve exited: {process.communicate()}")
+            try:
+                if httpx.get(f"{base}/-/versions.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("newsarchive serve did not answer within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
