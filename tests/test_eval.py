@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, article_cases
 
+from conftest import FIXTURES, article_cases
 from newsarchive.cli import cli
 from newsarchive.evalsets import EvalSetError, discover
 from newsarchive.scoring import (

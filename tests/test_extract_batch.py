@@ -8,10 +8,10 @@ from io import BytesIO
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import article_cases, load_json
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from conftest import article_cases, load_json
 from newsarchive.cli import cli
 from newsarchive.pagefiles import is_warc, saved_pages
 

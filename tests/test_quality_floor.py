@@ -15,8 +15,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from newsarchive.evalsets import discover
 from newsarchive.evaluate import evaluate
 from newsarchive.floors import WRITE_COMMAND, check_floors, make_floors, stale_floors
