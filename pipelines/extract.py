@@ -75,6 +75,10 @@ GENERIC = Template(
         Pick('//meta[@name="mediaid"]/@content'),  # Sina's CMS: the 来源 outlet
     ),
 )
+CANONICAL = (
+    Pick('//head/link[@rel="canonical"]/@href'),
+    Pick('//head/meta[@property="og:url"]/@content'),
+)
 # The generic path's shortest "real paragraph", in characters (a CJK sentence of this
 # length says a lot; headline lists and notices stay below it).
 MIN_PROSE = 50
@@ -247,8 +251,23 @@ def _generic(
         lead = pick(tree, (Pick('//meta[@property="og:image"]/@content'),))
         if lead and urljoin(url, lead).startswith(("http://", "https://")):
             images = [{"url": urljoin(url, lead), "caption": None}]
-    canonical = site.canonical_url(url) if site is not None else normalise_url(url)
+    canonical = site.canonical_url(url) if site is not None else _declared_canonical(tree, url)
     return _article(url, canonical, meta, site, text, images, tree, "generic", None, base)
+
+
+def _declared_canonical(tree: HtmlElement, url: str) -> str:
+    """The page's own canonical address (link rel=canonical, then og:url), normalised.
+
+    Trusted across hosts (AMP caches and mirrors point at the origin) but not when it
+    is a bare host: soft-404 and paywall pages declare the home page as canonical.
+    """
+    declared = pick(tree, CANONICAL)
+    if declared:
+        absolute = urljoin(url, declared)
+        parts = urlsplit(absolute)
+        if parts.scheme in ("http", "https") and parts.netloc and parts.path.strip("/"):
+            return normalise_url(absolute)
+    return normalise_url(url)
 
 
 def _not_an_editor(author: str | None) -> str | None:

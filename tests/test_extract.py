@@ -292,6 +292,22 @@ def test_generic_page_uses_trafilatura() -> None:
 
 
 @pytest.mark.parametrize(
+    ("declared", "canonical"),
+    [
+        ("https://news.example.com/2025/story.html", "https://news.example.com/2025/story.html"),
+        ("/2025/story.html?utm_source=x", "http://127.0.0.1:8123/2025/story.html"),
+        ("https://news.example.com/", "http://127.0.0.1:8123/mirror/story.html"),  # home page
+    ],
+)
+def test_generic_canonical_is_the_declared_one(declared: str, canonical: str) -> None:
+    html = GENERIC.format(p=PROSE).replace(
+        "<head>", f'<head><link rel="canonical" href="{declared}">'
+    )
+    article = extract_article(html.encode(), "http://127.0.0.1:8123/mirror/story.html")
+    assert article is not None and article["canonical_url"] == canonical
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b"",

@@ -74,7 +74,7 @@ class Metadata:
     title: str | None = None
     author: str | None = None
     publisher: str | None = None
-    published: str | None = None  # raw text, or ISO 8601 once a profile has parsed it
+    published: str | None = None  # as the page writes it; extraction makes it ISO 8601
     source: str | None = None
 
 
@@ -93,7 +93,7 @@ class SiteProfile:
     name: str
     hosts: tuple[str, ...]  # host suffixes: "163.com" serves www.163.com, news.163.com, ...
     templates: tuple[Template, ...]
-    # A regex for the site name <title> appends ("_网易新闻"), cut from titles read there.
+    # A regex for the site name <title> appends ("_网易新闻"), cut from the end of titles.
     title_suffix: str | None = None
     tz: tzinfo = UTC  # for page times written without an offset
     canonical_url: Callable[[str], str] = _canonical_default
