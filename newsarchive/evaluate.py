@@ -74,8 +74,11 @@ def run_baseline(case: EvalCase, body: bytes) -> PageScore:
     import trafilatura
 
     start = time.perf_counter()
-    text = trafilatura.extract(body, url=case.url, output_format="txt")
-    meta = trafilatura.bare_extraction(body, url=case.url, with_metadata=True)
+    try:
+        text = trafilatura.extract(body, url=case.url, output_format="txt")
+        meta = trafilatura.bare_extraction(body, url=case.url, with_metadata=True)
+    except Exception:  # the baseline failing on a page is a score of 0, not our bug
+        text, meta = None, None
     seconds = time.perf_counter() - start
     title = getattr(meta, "title", None) if meta is not None else None
     date = getattr(meta, "date", None) if meta is not None else None
