@@ -39,11 +39,24 @@ METADATA_FILE = Path(__file__).with_name("metadata.yml")
 TEMPLATE_DB = "archive"  # the database name metadata.yml describes
 CSS_PATH = "/-/newsarchive.css"
 CSS = """
-/* Article bodies are one paragraph a line: show the lines. */
+/* Article bodies are one paragraph a line: show the lines. In the table, a few lines of
+   each body (the row page shows it all); datasette's own cell truncation does not apply to
+   what render_cell returns. */
 .rows-and-columns td.col-text, .rows-and-columns td.col-snippet { white-space: pre-wrap; }
-.rows-and-columns td.col-text { min-width: 24em; }
+.article-text { white-space: pre-wrap; }
+body.table .article-text { min-width: 28em; max-height: 7.5em; overflow: hidden; }
+body.row .article-text { min-width: 36em; max-width: 48em; }
 .rows-and-columns td.col-title { min-width: 12em; }
 mark { background: #ffe066; padding: 0 1px; }
+/* Every column is described; datasette lists them one per two lines above the table, a
+   screenful before the first row. Keep the list, compact and scrollable. */
+dl.column-descriptions {
+  display: grid; grid-template-columns: max-content 1fr; gap: 0 1em;
+  font-size: 0.8rem; max-height: 8.5em; overflow-y: auto;
+  border: 1px solid #ddd; padding: 0.3em 0.6em;
+}
+dl.column-descriptions dt { margin: 0; }
+dl.column-descriptions dd { margin: 0; color: #555; }
 """
 
 
@@ -128,7 +141,11 @@ def canned_queries(datasette: Any, database: str) -> Any:
 
 
 @hookimpl
-def render_cell(value: Any) -> Any:
+def render_cell(value: Any, column: str, table: str | None) -> Any:
+    if table == "articles" and column == "text" and isinstance(value, str):
+        # A block the CSS can cut to a few lines on the table page and show whole on the
+        # article's page (render_cell is not told which page it renders for).
+        return markupsafe.Markup('<div class="article-text">{}</div>').format(value)
     # Search snippets carry private-use highlight markers (archive.fts); show them as <mark>.
     if isinstance(value, str) and HL_OPEN in value:
         html = str(markupsafe.escape(value))
