@@ -93,6 +93,7 @@ def test_article_page_shows_the_body_paragraph_by_paragraph(browser: Any, site: 
         assert box is not None and box["height"] > 400
         assert "十年蝶变,见证未来" in body.inner_text()  # the last paragraph
         ARTIFACTS.mkdir(exist_ok=True)
+        body.scroll_into_view_if_needed()  # the body column is right of the metadata
         page.screenshot(path=str(ARTIFACTS / "browser-article-page.png"))
     finally:
         page.close()
