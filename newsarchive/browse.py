@@ -71,8 +71,8 @@ def serve(db: Path | None, host: str, port: int, datasette_args: tuple[str, ...]
 
     Nothing can be written through it: datasette opens the file read-only (SQLite
     mode=ro, which still sees a running crawl's writes; --immutable would not) and only
-    runs SELECT statements; no upload or write plugin is installed. Other arguments are
-    passed on to `datasette serve`, e.g. --setting sql_time_limit_ms 5000.
+    runs SELECT statements; newsarchive installs no upload or write plugin. Other
+    arguments are passed on to `datasette serve`, e.g. --setting sql_time_limit_ms 5000.
 
     \b
     Examples:
