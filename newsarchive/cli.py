@@ -198,11 +198,22 @@ def stats(db: Path | None, run_limit: int, as_json: bool) -> None:
 
 cli.add_command(eval_command)
 
+from newsarchive.schedule import runs, schedule  # noqa: E402 (commands defined in their module)
+
+cli.add_command(schedule)
+cli.add_command(runs)
+
 from newsarchive.browse import export, search, serve  # noqa: E402 (browse, search, export)
 
 cli.add_command(serve)
 cli.add_command(search)
 cli.add_command(export)
+
+
+from newsarchive.history import duplicates, history  # noqa: E402 (dedup and revisions)
+
+cli.add_command(duplicates)
+cli.add_command(history)
 
 
 def main() -> None:
