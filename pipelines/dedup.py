@@ -48,8 +48,14 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
 
 @lru_cache(maxsize=4)
 def band_layout(threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """(bands, rows per band) minimising false positives and negatives at the threshold."""
-    bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    """(bands, rows per band) for the threshold, weighted towards recall.
+
+    Every LSH candidate is verified against its stored signature, so a false positive
+    costs one comparison while a false negative loses a duplicate: 32 bands of 4 rows
+    make a pair at Jaccard 0.5 a candidate 87% of the time and at 0.6 99% (25x5, the
+    balanced choice, gives 55% and 87%). Changing the layout needs the index rebuilt.
+    """
+    bands, rows = _optimal_param(threshold, num_perm, 0.1, 0.9)
     return int(bands), int(rows)
 
 
