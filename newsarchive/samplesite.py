@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 def fixtures_dir() -> Path:
     """The fixture tree: tests/fixtures in a checkout, newsarchive/fixtures when installed."""
-    checkout = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("newsarchive") / "fixtures"))
+    packaged = Path(str(resources.files("newsarchive"))) / "fixtures"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 
 
 @dataclass
