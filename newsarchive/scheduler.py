@@ -38,6 +38,8 @@ from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
     JobEvent,
 )
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
 from newsarchive.seeds import SeedsError, Source, load_seeds, parse_schedule
@@ -68,6 +70,16 @@ def default_jobs_db(db: Path) -> Path:
     return db.with_name(f"{db.stem}.jobs.db" if db.suffix else f"{db.name}.jobs.db")
 
 
+class _Scheduler(BackgroundScheduler):
+    def _process_jobs(self) -> float | None:
+        # APScheduler 3.11's loop looks for due jobs once more after shutdown(): a slot
+        # due then (as slots are while stopping) would go to a closed pool and be marked
+        # done, so the next start would not make it up. Leave it in the store instead.
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
+
+
 _service: SchedulerService | None = None
 
 
@@ -86,7 +98,6 @@ class SchedulerService:
     def __init__(self, settings: Settings) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
 
         self.settings = settings
         self.sources: dict[str, Source] = {}
@@ -100,7 +111,7 @@ class SchedulerService:
         self.snapshot: Path | None = None
         self.job_defaults = {"coalesce": True, "max_instances": 1,
                              "misfire_grace_time": int(settings.misfire_grace)}
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{settings.jobs_db}")},
             executors={"default": ThreadPoolExecutor(settings.workers)},
             job_defaults=self.job_defaults, timezone=TIMEZONE)
@@ -124,8 +135,11 @@ class SchedulerService:
             # seeds, before anything due fires.
             self.scheduler.start(paused=True)
             try:
-                self._apply(sources)
-                self._report_missed()
+                stored = {job.id: job.kwargs.get("schedule") for job in self.scheduler.get_jobs()}
+                changes = self._apply(sources)
+                if changes:
+                    log.info("jobs: %s", "; ".join(changes))
+                self._report_missed(stored)
                 log.info("scheduler started: %d scheduled source(s) from %s into %s "
                          "(jobs in %s); SIGINT or SIGTERM stops it, SIGHUP re-reads the seeds",
                          len(self.scheduler.get_jobs()), self.settings.seeds_dir,
@@ -250,9 +264,13 @@ class SchedulerService:
                          describe_time(job.next_run_time))
         return changes
 
-    def _report_missed(self) -> None:
+    def _report_missed(self, stored: dict[str, str | None]) -> None:
+        """Say which stored jobs fell due while the scheduler was down (new and
+        rescheduled jobs have nothing to make up)."""
         now = datetime.now(self.scheduler.timezone)
         for job in self.scheduler.get_jobs():
+            if job.id not in stored or stored[job.id] != job.kwargs.get("schedule"):
+                continue
             if job.next_run_time is None or job.next_run_time > now:
                 continue
             times = missed_run_times(job.trigger, job.next_run_time, now)

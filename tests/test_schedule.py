@@ -147,7 +147,7 @@ def test_runs_recorded_on_schedule_listed_and_sigterm_exits_cleanly(
     write_seeds(sample_site, seeds, "a.toml", source("fast", "every 2s"),
                 source("manual", "every 1h").replace('schedule = "every 1h"\n', ""))
     scheduler = start("--log-file", str(tmp_path / "logs" / "scheduler.log"))
-    wait_for("three finished runs", lambda: len(finished(scheduler.db, "fast")) >= 3)
+    wait_for("two finished runs", lambda: len(finished(scheduler.db, "fast")) >= 2)
 
     listing = run_cli("schedule", "--db", str(scheduler.db), "--seeds", str(seeds), "--list")
     assert listing.returncode == 0, listing.stderr
@@ -162,7 +162,7 @@ def test_runs_recorded_on_schedule_listed_and_sigterm_exits_cleanly(
     runs = runs_of(scheduler.db, "fast")
     statuses = [run["status"] for run in runs]
     # Every run finished ok; one under way at SIGTERM ended early and says so.
-    assert len(runs) >= 3 and set(statuses[:-1]) == {"ok"}, runs
+    assert len(runs) >= 2 and set(statuses[:-1]) == {"ok"}, runs
     assert statuses[-1] in ("ok", "interrupted") and runs[-1]["finished_at"], runs
     assert_no_overlap(runs)
     assert runs_of(scheduler.db, "manual") == []
@@ -183,7 +183,7 @@ def test_runs_recorded_on_schedule_listed_and_sigterm_exits_cleanly(
 
 def test_slow_run_delays_the_next_slot_instead_of_overlapping(
         sample_site: SampleSite, tmp_path: Path, start: Callable[..., Scheduler]) -> None:
-    slow_page(sample_site, delay=3)
+    slow_page(sample_site, delay=2)
     write_seeds(sample_site, tmp_path / "seeds", "a.toml", source("slow", "every 1s", slow=True))
     scheduler = start()
     wait_for("two finished runs", lambda: len(finished(scheduler.db, "slow")) >= 2)
@@ -240,8 +240,7 @@ def test_restart_keeps_jobs_and_makes_up_missed_runs_once(
     write_seeds(sample_site, tmp_path / "seeds", "a.toml", source("often", "every 2s"),
                 source("hourly", "every 1h"))
     first = start()
-    wait_for("a run of each", lambda: finished(first.db, "hourly")
-             and len(finished(first.db, "often")) >= 1)
+    wait_for("the hourly run", lambda: finished(first.db, "hourly"))
     assert first.stop() == 0
     jobs_db = default_jobs_db(first.db)
     stored = {row["id"]: row["next_run_time"]
@@ -284,7 +283,7 @@ def test_restart_keeps_jobs_and_makes_up_missed_runs_once(
 
 def test_sigterm_lets_the_running_crawl_finish_and_records_it(
         sample_site: SampleSite, tmp_path: Path, start: Callable[..., Scheduler]) -> None:
-    slow_page(sample_site, delay=4)
+    slow_page(sample_site, delay=3)
     write_seeds(sample_site, tmp_path / "seeds", "a.toml", source("slow", "every 1h", slow=True))
     scheduler = start("--grace", "40s")
     wait_for("the slow page requested", lambda: ("GET", "/slow/") in sample_site.requests)
@@ -314,7 +313,7 @@ def test_seeds_changes_picked_up_and_a_broken_file_keeps_the_schedule(
     assert "a.toml:3" in error and "source 'one'" in error and "key 'schedule'" in error
     # The old schedule goes on, and its crawls read the last good seeds, not the broken file.
     done = len(finished(scheduler.db, "two"))
-    wait_for("two runs on", lambda: len(finished(scheduler.db, "two")) >= done + 2)
+    wait_for("two runs on", lambda: len(finished(scheduler.db, "two")) >= done + 1)
     assert all(run["status"] == "ok" for run in finished(scheduler.db, "two"))
     assert scheduler.stop() == 0
     assert len(runs_of(scheduler.db, "one")) == 1
