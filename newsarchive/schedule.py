@@ -103,11 +103,11 @@ def schedule(db: Path | None, seeds_dir: Path, jobs_db: Path | None, log_file: P
 
     path = resolve_db_path(db).absolute()
     jobs = (jobs_db or default_jobs_db(path)).absolute()
+    try:
+        sources = load_seeds(seeds_dir)  # broken seeds stop it before anything is created
+    except SeedsError as exc:
+        raise click.ClickException(str(exc)) from None
     if list_only:
-        try:
-            sources = load_seeds(seeds_dir)
-        except SeedsError as exc:
-            raise click.ClickException(str(exc)) from None
         _print_schedule(sources, path, jobs, timeout, max_memory_mb)
         return
     for override in overrides:
