@@ -26,6 +26,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -205,6 +206,9 @@ class SchedulerService:
         fingerprint = seeds_fingerprint(self.settings.seeds_dir)
         if fingerprint == self.fingerprint and not forced:
             return
+        newest = max((mtime for _, mtime, _ in fingerprint), default=0)
+        if not forced and time.time_ns() - newest < 1_000_000_000:
+            return  # a file written this very second may be half-written: next check
         self.fingerprint = fingerprint
         try:
             sources = load_seeds(self.settings.seeds_dir)

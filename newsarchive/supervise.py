@@ -33,7 +33,7 @@ from archive.store import ArchiveWriter, now_iso
 log = logging.getLogger("newsarchive.schedule")
 
 POLL_SECONDS = 0.25
-MEMORY_POLL_SECONDS = 1.0
+MEMORY_POLL_SECONDS = 0.5
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 

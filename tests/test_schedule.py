@@ -204,7 +204,7 @@ def test_crashed_hung_and_oversized_crawls_recorded_failed_and_next_run_complete
     slow_page(sample_site, delay=120)
     write_seeds(sample_site, tmp_path / "seeds", "a.toml",
                 source("hangs", "every 2s", slow=True, timeout="6s"),
-                source("hog", "every 1h", max_memory_mb=20))
+                source("hog", "every 1h", max_memory_mb=15))
     scheduler = start("--grace", "2s")
 
     # 1. A crawl killed from outside (a crash) before it wrote its row: the scheduler
@@ -230,7 +230,7 @@ def test_crashed_hung_and_oversized_crawls_recorded_failed_and_next_run_complete
 
     # A crawl over its memory limit is killed at once and recorded failed.
     [hog] = wait_for("the hog's run", lambda: finished(scheduler.db, "hog"))
-    assert hog["status"] == "failed" and "over the 20 MB limit" in hog["finish_reason"]
+    assert hog["status"] == "failed" and "over the 15 MB limit" in hog["finish_reason"]
     assert scheduler.stop() == 0
     assert all(run["status"] != "running" for run in rows(scheduler.db))
 
@@ -307,7 +307,9 @@ def test_seeds_changes_picked_up_and_a_broken_file_keeps_the_schedule(
     wait_for("two's run", lambda: finished(scheduler.db, "two"))
 
     broken = one.read_text("utf-8").replace('"every 1h"', '"every banana"')
-    one.write_text(broken, "utf-8")
+    tmp = one.with_suffix(".tmp")
+    tmp.write_text(broken, "utf-8")
+    tmp.replace(one)
     log = scheduler.wait_log("seeds not reloaded, keeping the previous schedule")
     error = next(ln for ln in log.splitlines() if "seeds not reloaded" in ln)
     assert "a.toml:3" in error and "source 'one'" in error and "key 'schedule'" in error
