@@ -155,7 +155,7 @@ def configure_logging(log_file: Path | None, verbose: bool) -> None:
 
 def _print_schedule(sources: list[Any], db: Path, jobs_db: Path, timeout: float,
                     max_memory_mb: int) -> None:
-    from newsarchive.scheduler import scheduler_pid
+    from newsarchive.schedlock import scheduler_pid
 
     pid = scheduler_pid(jobs_db)
     state = f"scheduler running, pid {pid}" if pid else "scheduler not running"
@@ -175,7 +175,8 @@ def schedule_rows(sources: list[Source], db: Path, jobs_db: Path, timeout: float
 
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from newsarchive.scheduler import TIMEZONE, describe_time, scheduler_pid
+    from newsarchive.schedlock import scheduler_pid
+    from newsarchive.scheduler import TIMEZONE, describe_time
     from newsarchive.seeds import parse_schedule
     from newsarchive.supervise import format_seconds
 

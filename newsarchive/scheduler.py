@@ -19,15 +19,12 @@ restart keeps each job's next run time. Each run is a supervised child process
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
 import shutil
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +40,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
+from newsarchive.schedlock import single_instance
 from newsarchive.seeds import SeedsError, Source, load_seeds, parse_schedule
 from newsarchive.supervise import CrawlChild, Limits, Outcome, format_seconds
 
@@ -377,41 +375,3 @@ def seeds_fingerprint(seeds_dir: Path) -> tuple[Any, ...]:
             stat = path.stat()
             entries.append((path.name, stat.st_mtime_ns, stat.st_size))
     return tuple(entries)
-
-
-@contextlib.contextmanager
-def single_instance(jobs_db: Path) -> Iterator[None]:
-    """Refuse a second scheduler on the same job store: both would run every job."""
-    jobs_db.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = jobs_db.with_name(jobs_db.name + ".lock")
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            raise RuntimeError(f"another scheduler (pid {holder}) is using {jobs_db}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-
-
-
-def scheduler_pid(jobs_db: Path) -> int | None:
-    """The pid of the scheduler holding this job store, or None when none runs."""
-    lock_path = jobs_db.with_name(jobs_db.name + ".lock")
-    if not lock_path.exists():
-        return None
-    with open(lock_path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = handle.read().strip()
-            return int(text) if text.isdigit() else -1
-        return None
