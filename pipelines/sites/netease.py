@@ -22,6 +22,10 @@ from pipelines.sites.base import (
 )
 
 DATE = r"(\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}(?::\d{2})?)"
+# Lists and fresh pages show relative times ("3小时前", "昨天 08:15", "刚刚");
+# parse_datetime anchors them on the fetch time, in Beijing time. Tried after every
+# absolute time on the page, being at best minute-precise.
+RELATIVE = r"(刚刚|\d+\s*(?:秒|分钟|小时|天)前|(?:今天|昨天|前天)\s*\d{1,2}:\d{2})"
 SOURCE = r"来源[:：]\s*(.+?)(?:\s+举报|\s*$)"
 PUBLISH_ATTR = Pick("/html/@data-publishtime")
 META_TITLE = Pick('//meta[@property="og:title"]/@content')
@@ -40,7 +44,12 @@ POST2020 = Template(
         f".//*[{has_class('post_statement')} or {has_class('post_author')}]",
     ),
     title=(Pick(f"//h1[{has_class('post_title')}]"), META_TITLE, PAGE_TITLE),
-    published=(PUBLISH_ATTR, Pick(f"//div[{has_class('post_info')}]", DATE), PUBLISHED_META),
+    published=(
+        PUBLISH_ATTR,
+        Pick(f"//div[{has_class('post_info')}]", DATE),
+        PUBLISHED_META,
+        Pick(f"//div[{has_class('post_info')}]", RELATIVE),
+    ),
     source=(
         Pick(f"//div[{has_class('post_info')}]/a[not({has_class('post_jubao')})]"),
         Pick(f"//div[{has_class('post_info')}]", SOURCE),
@@ -63,6 +72,7 @@ PC2019 = Template(
         PUBLISH_ATTR,
         Pick(f"//div[{has_class('post_time_source')}]", DATE),
         PUBLISHED_META,
+        Pick(f"//div[{has_class('post_time_source')}]", RELATIVE),
     ),
     source=(
         Pick('//a[@id="ne_article_source"]'),
@@ -83,6 +93,7 @@ DY2019 = Template(
         PUBLISH_ATTR,
         Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]", DATE),
         PUBLISHED_META,
+        Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]", RELATIVE),
     ),
     source=(
         Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]//a"),
@@ -105,6 +116,7 @@ MOBILE2025 = Template(
         PUBLISH_ATTR,
         PUBLISHED_META,
         Pick(f"//section[{has_class('article-info')}]", DATE),
+        Pick(f"//section[{has_class('article-info')}]", RELATIVE),
     ),
     source=(
         Pick(f"//section[{has_class('article-info')}]//*[{has_class('article-info-column')}]"),
