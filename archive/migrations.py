@@ -127,7 +127,28 @@ def m003_articles_fts(db: sqlite_utils.Database) -> None:
     rebuild_index(db)
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts]
+def m004_page_extraction(db: sqlite_utils.Database) -> None:
+    """What extraction made of each stored page, for `reextract` and extraction health.
+
+    Plain columns rather than one JSON column: `newsarchive stats` aggregates them per run
+    with SQL, and datasette can facet on them. NULL on pages stored before this migration.
+    """
+    pages = db["pages"]
+    # The profile extraction was asked to use: the seeds' `profile`, else the one serving
+    # the URL's host; "generic" when none does.
+    pages.add_column("profile", str)
+    pages.add_column("template", str)  # the profile's template that matched; NULL: none
+    pages.add_column("has_date", int)  # 1/0: a publish time was found; NULL: no article
+    pages.add_column("has_author", int)  # 1/0: an author was found; NULL: no article
+    pages.add_column("text_chars", int)  # length of the extracted body; NULL: no article
+    # Covering index: the per-run figures are read from it alone, never from the table,
+    # whose rows carry the page bodies. Also serves every `where run_id = ?` count.
+    pages.create_index(["run_id", "profile", "template", "has_date", "has_author",
+                        "text_chars"], index_name="pages_run_extraction")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
+                               m004_page_extraction]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -83,3 +83,76 @@ def find_article(db: sqlite_utils.Database, url: str) -> dict[str, Any] | None:
 def article_versions(db: sqlite_utils.Database, article_id: int) -> list[dict[str, Any]]:
     return list(db.query(
         "select * from article_versions where article_id = ? order by version", [article_id]))
+
+
+# Extraction health (archive/health.py) ---------------------------------------------------
+
+HEALTH_MEASURES = ("generic", "no_date", "no_author", "short", "no_article")
+
+
+def extraction_runs(db: sqlite_utils.Database, source: str,
+                    limit: int = 11) -> list[dict[str, Any]]:
+    """The source's last `limit` runs that stored pages with extraction recorded, newest
+    first, with their pages, articles and each measure's count and share.
+
+    Shares are of the articles extracted, `no_article` of the pages stored; `generic`
+    counts pages whose profile found no template (pages of a host without a profile are
+    generic by design, not counted).
+    """
+    from archive.health import SHORT_TEXT
+
+    # Both queries read the covering index pages_run_extraction, not the page rows.
+    run_ids = [row[0] for row in db.execute(
+        "select id from crawl_runs r where source = ? and exists (select 1 from pages p "
+        "where p.run_id = r.id and p.profile is not null) order by id desc limit ?",
+        [source, limit])]
+    if not run_ids:
+        return []
+    marks = ", ".join("?" * len(run_ids))
+    runs = list(db.query(f"""
+        select r.id as run_id, r.started_at, count(*) as pages,
+               count(p.text_chars) as articles,
+               total(p.text_chars is not null and p.profile != 'generic'
+                     and p.template is null) as generic,
+               total(p.has_date = 0) as no_date,
+               total(p.has_author = 0) as no_author,
+               total(p.text_chars < {int(SHORT_TEXT)}) as short,
+               total(p.text_chars is null) as no_article
+        from pages p join crawl_runs r on r.id = p.run_id
+        where p.run_id in ({marks}) and p.profile is not null
+        group by r.id order by r.id desc""", run_ids))
+    for run in runs:
+        for measure in HEALTH_MEASURES:
+            run[measure] = int(run[measure])  # total(): 0.0, not NULL, for no rows
+            whole = run["pages"] if measure == "no_article" else run["articles"]
+            run[f"{measure}_share"] = round(run[measure] / whole, 3) if whole else None
+    return runs
+
+
+def extraction_health(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Per source: the last run's extraction figures beside the average of the runs before
+    it, and flags for the measures that jumped (archive/health.py: JUMP, MIN_ARTICLES)."""
+    from archive.health import BASELINE_RUNS, JUMP, MIN_ARTICLES
+
+    report = []
+    sources = [row[0] for row in db.execute(
+        "select distinct source from crawl_runs order by source")]
+    for source in sources:
+        runs = extraction_runs(db, source, BASELINE_RUNS + 1)
+        if not runs:
+            continue
+        last, previous = runs[0], runs[1:]
+        baseline: dict[str, Any] = {"runs": len(previous)}
+        flags = []
+        for measure in HEALTH_MEASURES:
+            shares = [run[f"{measure}_share"] for run in previous
+                      if run[f"{measure}_share"] is not None]
+            before = round(sum(shares) / len(shares), 3) if shares else None
+            baseline[f"{measure}_share"] = before
+            now = last[f"{measure}_share"]
+            if (before is not None and now is not None and last["articles"] >= MIN_ARTICLES
+                    and now - before > JUMP):
+                flags.append({"measure": measure, "share": now, "before": before})
+        report.append({"source": source, "last_run": last, "previous": baseline,
+                       "flags": flags})
+    return report

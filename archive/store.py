@@ -16,6 +16,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from archive.fts import index_article
+from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
 from archive.revisions import record_revision
 from pipelines.dedup import Fingerprint
@@ -153,10 +154,14 @@ class ArchiveWriter:
 
     def store(self, run_id: int | None, source: str, page: FetchedPage,
               article: Article | None, *, fingerprint: Fingerprint | None = None,
-              revisit: bool = False) -> Outcome:
-        """Store the page and what it holds, in one transaction; say what it was."""
+              revisit: bool = False, profile: str | None = None) -> Outcome:
+        """Store the page and what it holds, in one transaction; say what it was.
+
+        `profile`: the seeds' profile the page was extracted with (None: the host's).
+        """
         with self.db.atomic():
-            page_id = self._insert_page(run_id, page)
+            page_id = self._insert_page(
+                run_id, page, extraction=page_extraction(page.final_url, profile, article))
             if article is None:
                 return "not-article"
             article_id, outcome = self._place_article(source, page, article, fingerprint,
@@ -253,11 +258,13 @@ class ArchiveWriter:
             return None
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
-    def _insert_page(self, run_id: int | None, page: FetchedPage) -> int:
+    def _insert_page(self, run_id: int | None, page: FetchedPage,
+                     extraction: dict[str, Any] | None = None) -> int:
         table = self.db["pages"].insert({
             "url": page.url, "final_url": page.final_url, "status": page.status,
             "headers": json.dumps(page.headers, ensure_ascii=False),
             "content_type": page.content_type, "fetched_at": page.fetched_at,
             "body": compress(page.body), "body_size": len(page.body), "run_id": run_id,
+            **(extraction or {}),
         })
         return int(table.last_pk)

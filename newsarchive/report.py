@@ -42,3 +42,35 @@ def sources_table(sources: Iterable[dict[str, Any]], title: str) -> Table:
     for row in sources:
         table.add_row(*(str(row.get(c) if row.get(c) is not None else "") for c in columns))
     return table
+
+
+HEALTH_HEADINGS = {"generic": "generic fallback", "no_date": "no date",
+                   "no_author": "no author", "short": "short body", "no_article": "no article"}
+
+
+def health_table(health: Iterable[dict[str, Any]], title: str) -> Table:
+    """Per source: the last run's extraction shares, the previous runs' average in
+    brackets, and what jumped."""
+    table = Table(title=title, title_justify="left",
+                  caption="last run's share (average of the runs before it)",
+                  caption_justify="left")
+    table.add_column("source")
+    table.add_column("run", justify="right")
+    table.add_column("articles", justify="right")
+    for heading in HEALTH_HEADINGS.values():
+        table.add_column(heading, justify="right")
+    table.add_column("flag")
+    for row in health:
+        last, before = row["last_run"], row["previous"]
+        cells = [_share(last[f"{m}_share"], before[f"{m}_share"]) for m in HEALTH_HEADINGS]
+        flag = "; ".join(
+            f"{HEALTH_HEADINGS[f['measure']]} +{round((f['share'] - f['before']) * 100)} pts"
+            for f in row["flags"])
+        table.add_row(row["source"], str(last["run_id"]), str(last["articles"]), *cells,
+                      f"[red]template changed? {flag}[/red]" if flag else "")
+    return table
+
+
+def _share(now: float | None, before: float | None) -> str:
+    text = "–" if now is None else f"{now:.0%}"
+    return text if before is None else f"{text} ({before:.0%})"

@@ -89,7 +89,8 @@ class StorePipeline:
     def _store(self, item: PageItem) -> None:
         assert self.archive is not None
         item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article,
-                                          fingerprint=item.fingerprint, revisit=item.revisit)
+                                          fingerprint=item.fingerprint, revisit=item.revisit,
+                                          profile=item.profile)
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)
