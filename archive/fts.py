@@ -166,17 +166,24 @@ def snippet(marked: str, width: int = 80) -> str:
     return ("…" if lo > 0 else "") + window + ("…" if hi < len(marked) else "")
 
 
-def index_article(db: Db, article_id: int) -> None:
+def index_article(db: Db, article_id: int,
+                  segmented: tuple[str, str] | None = None) -> None:
     """Bring the index in step with the article's current title and body (or its absence).
 
     Runs inside the caller's transaction (ArchiveWriter.store), so the index never
     disagrees with `articles`; call it after every insert, update or re-extraction.
+    `segmented`: (segment(title), segment(text)) of the row as it now stands, computed
+    beforehand (the crawl does it in its extraction workers, off the reactor thread);
+    without it the row is read back and segmented here.
     """
-    row = db.execute("select title, text from articles where id = ?", [article_id]).fetchone()
+    if segmented is None:
+        row = db.execute("select title, text from articles where id = ?",
+                         [article_id]).fetchone()
+        segmented = (segment(row[0]), segment(row[1])) if row is not None else None
     db.execute(f"delete from {FTS_TABLE} where rowid = ?", [article_id])
-    if row is not None:
+    if segmented is not None:
         db.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
-                   [article_id, segment(row[0]), segment(row[1])])
+                   [article_id, *segmented])
 
 
 def rebuild_index(db: Db) -> int:

@@ -11,8 +11,8 @@ from pipelines.types import Article
 
 @dataclass
 class PageItem:
-    """A fetched article page. ExtractPipeline fills `article` (None: no article in it) and
-    `fingerprint`; StorePipeline sets `outcome`."""
+    """A fetched article page. ExtractPipeline fills `article` (None: no article in it),
+    `fingerprint`, `segmented` and `body_blob`; StorePipeline sets `outcome`."""
 
     source: str
     profile: str | None
@@ -20,6 +20,8 @@ class PageItem:
     revisit: bool = False  # a scheduled re-fetch of an archived article
     article: Article | None = None
     fingerprint: Fingerprint | None = None
+    segmented: tuple[str, str] | None = None  # segmented title and text, for the FTS index
+    body_blob: bytes | None = None  # the page compressed as the archive stores it
     extract_error: str | None = None
     outcome: str | None = None
 

@@ -12,14 +12,15 @@ from scrapy.crawler import Crawler
 from archive import open_archive
 from archive.store import ArchiveWriter
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
-from pipelines.dedup import Fingerprint, fingerprint
-from pipelines.extract import extract_article
 from pipelines.pool import extraction_pool
-from pipelines.types import Article
+from pipelines.work import Extracted, extract_and_fingerprint
+
+__all__ = ["ExtractPipeline", "Extracted", "StorePipeline", "extract_and_fingerprint"]
 
 
 class ExtractPipeline:
-    """Fill `PageItem.article` and its fingerprint, off the reactor thread."""
+    """Fill `PageItem.article`, its fingerprint, its segmented title and text and the
+    compressed page, off the reactor thread (pipelines/work.py)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -34,21 +35,13 @@ class ExtractPipeline:
         page = item.page
         loop = asyncio.get_running_loop()
         try:
-            item.article, item.fingerprint = await loop.run_in_executor(
-                extraction_pool(self.workers), extract_and_fingerprint, page.body,
-                page.final_url, page.content_type, item.profile, page.fetched_at)
+            item.article, item.fingerprint, item.segmented, item.body_blob = (
+                await loop.run_in_executor(
+                    extraction_pool(self.workers), extract_and_fingerprint, page.body,
+                    page.final_url, page.content_type, item.profile, page.fetched_at))
         except Exception as exc:  # a worker crash must not end the crawl
             item.extract_error = f"extraction failed: {type(exc).__name__}: {exc}"[:500]
         return item
-
-
-def extract_and_fingerprint(body: bytes, url: str, content_type: str | None,
-                            profile: str | None, fetched_at: str,
-                            ) -> tuple[Article | None, Fingerprint | None]:
-    """Everything CPU-heavy about a page, in one call to a worker process."""
-    article = extract_article(body, url, content_type=content_type, profile=profile,
-                              fetched_at=fetched_at)
-    return article, fingerprint(article["text"]) if article else None
 
 
 class StorePipeline:
@@ -90,7 +83,7 @@ class StorePipeline:
         assert self.archive is not None
         item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article,
                                           fingerprint=item.fingerprint, revisit=item.revisit,
-                                          profile=item.profile)
+                                          segmented=item.segmented, body_blob=item.body_blob)
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)

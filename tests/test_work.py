@@ -1,0 +1,76 @@
+"""The extraction worker's share of a page (pipelines/work.py) and the archive taking it
+as computed: the same rows and search index as when the archive computes it itself."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from archive import open_archive
+from archive.fts import FTS_TABLE, search, segment
+from archive.store import ArchiveWriter, FetchedPage
+from conftest import make_article, make_page
+from pipelines.crawl import extract_and_fingerprint
+from pipelines.dedup import fingerprint
+
+FIXTURE = Path(__file__).parent / "fixtures" / "netease" / "dy-post2020-reference"
+URL = "https://www.163.com/dy/article/KEK0A3PK0527D7QO.html"
+
+
+def test_worker_returns_article_fingerprint_segments_and_compressed_page() -> None:
+    body = (FIXTURE / "page.html").read_bytes()
+    done = extract_and_fingerprint(body, URL, "text/html; charset=utf-8", "netease",
+                                   "2025-11-14T09:30:00+08:00")
+    assert done.article is not None and done.article["title"]
+    assert done.fingerprint == fingerprint(done.article["text"])
+    assert done.segmented == (segment(done.article["title"]), segment(done.article["text"]))
+    assert zlib.decompress(done.body_blob) == body
+
+
+def test_worker_on_a_page_without_article() -> None:
+    body = b"<html><body><p>404</p></body></html>"
+    done = extract_and_fingerprint(body, URL, "text/html", "netease", "2025-11-14T09:30:00Z")
+    assert (done.article, done.fingerprint, done.segmented) == (None, None, None)
+    assert zlib.decompress(done.body_blob) == body
+
+
+def _snapshot(path: Path) -> tuple:
+    db = open_archive(path)
+    return (db.execute(f"select rowid, title, text from {FTS_TABLE} order by rowid").fetchall(),
+            db.execute("select id, canonical_url, title, text, duplicate_of from articles "
+                       "order by id").fetchall(),
+            db.execute("select url, article_id from article_urls order by url").fetchall(),
+            db.execute("select id, url, body, body_size, article_id from pages "
+                       "order by id").fetchall())
+
+
+def _store_all(writer: ArchiveWriter, precomputed: bool) -> list[str]:
+    a = "https://www.163.com/dy/article/AAAAAAAAAAAAAAAA.html"
+    b = "https://www.163.com/dy/article/BBBBBBBBBBBBBBBB.html"
+    steps: list[tuple[FetchedPage, dict, bool]] = [
+        (make_page(a, b"<html>a</html>"), make_article(a, text="乌镇互联网小镇。\n第二段。"),
+         False),
+        (make_page(a), make_article(a, text="乌镇互联网小镇。\n第二段。"), False),  # duplicate
+        (make_page(a), make_article(a, text="乌镇互联网小镇。\n第二段。"), True),  # unchanged
+        (make_page(a), make_article(a, title="新标题", text="智能网联汽车。"), True),  # revised
+        (make_page(b), make_article(b, text="智能网联汽车。"), False),  # same text: duplicate
+    ]
+    outcomes = []
+    for page, article, revisit in steps:
+        extra = {}
+        if precomputed:
+            extra = {"segmented": (segment(article["title"]), segment(article["text"])),
+                     "body_blob": zlib.compress(page.body, 6)}
+        outcomes.append(writer.store(None, "s", page, article, revisit=revisit,
+                                     fingerprint=fingerprint(article["text"]), **extra))
+    return outcomes
+
+
+def test_precomputed_segments_and_body_give_the_same_archive(tmp_path: Path) -> None:
+    here = ArchiveWriter(open_archive(tmp_path / "here.db"))
+    there = ArchiveWriter(open_archive(tmp_path / "there.db"))
+    assert _store_all(here, False) == _store_all(there, True) == [
+        "new", "duplicate", "unchanged", "revised", "duplicate"]
+    assert _snapshot(tmp_path / "here.db") == _snapshot(tmp_path / "there.db")
+    hits = search(open_archive(tmp_path / "there.db"), "汽车")
+    assert [hit["title"] for hit in hits] == ["新标题"]
