@@ -140,6 +140,8 @@ class TreeMonitor:
         self.peak_pss = 0
         self.peak_processes = 0
         self.cpu: dict[int, float] = {}
+        self.rss_by_pid: dict[int, int] = {}  # each process's own peak
+        self.labels: dict[int, str] = {}
         self.rss_samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -157,7 +159,12 @@ class TreeMonitor:
         tick = 0
         while not self._stop.is_set():
             pids = process_tree(self.pid)
-            rss = sum(rss_bytes(p) for p in pids)
+            each = {p: rss_bytes(p) for p in pids}
+            rss = sum(each.values())
+            for p, value in each.items():
+                self.rss_by_pid[p] = max(self.rss_by_pid.get(p, 0), value)
+                if p not in self.labels:
+                    self.labels[p] = _label(p, self.pid)
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_processes = max(self.peak_processes, len(pids))
             if tick % 4 == 0:  # smaps_rollup costs more: once a second
@@ -173,6 +180,30 @@ class TreeMonitor:
     @property
     def cpu_total(self) -> float:
         return sum(self.cpu.values())
+
+
+def _label(pid: int, root: int) -> str:
+    if pid == root:
+        return "main"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
+    if "forkserver" in cmdline:
+        # The forkserver's children are the pool's workers.
+        return "worker" if _parent(pid) != root else "forkserver"
+    if "resource_tracker" in cmdline:
+        return "resource_tracker"
+    return cmdline[:40]
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError):
+        return -1
 
 
 # -- the parts ----------------------------------------------------------------------------
@@ -202,6 +233,40 @@ def measure_extraction(pages: list[tuple[str, bytes]]) -> dict:
         b_articles += article is not None
     return {"pages": len(pages), "a_pages_s": len(pages) / a_time,
             "b_pages_s": len(pages) / b_time, "a_ok": a_texts, "b_ok": b_articles}
+
+
+def measure_compression(pages: list[tuple[str, bytes]]) -> list[dict]:
+    """KB per stored page and ms to compress one, for the archive's zlib level and the
+    alternatives: other zlib levels, and zstd with a dictionary trained on the site's
+    pages (the first half of the sample trains it, the second half is measured)."""
+    import zlib
+
+    from backports import zstd
+
+    bodies = [body for _, body in pages]
+    train, test = bodies[: len(bodies) // 2], bodies[len(bodies) // 2:]
+    rows = []
+
+    def row(name: str, compress) -> None:
+        started = time.perf_counter()
+        sizes = [len(compress(body)) for body in test]
+        elapsed = time.perf_counter() - started
+        rows.append({"method": name, "kb_per_page": sum(sizes) / len(sizes) / 1024,
+                     "ms_per_page": 1000 * elapsed / len(test)})
+
+    for level in (1, 6, 9):
+        row(f"zlib level {level}" + (" (the archive's)" if level == 6 else ""),
+            lambda body, level=level: zlib.compress(body, level))
+    for level in (3, 19):
+        row(f"zstd level {level}", lambda body, level=level: zstd.compress(body, level))
+    started = time.perf_counter()
+    trained = zstd.train_dict(train, 512 * 1024)
+    train_s = time.perf_counter() - started
+    for level in (3, 19):
+        row(f"zstd level {level}, 512 KB dictionary trained on {len(train)} pages "
+            f"({train_s:.1f} s)", lambda body, level=level: zstd.compress(body, level,
+                                                                          zstd_dict=trained))
+    return rows
 
 
 def measure_crawl(workdir: Path, seeds: Path, pages: int, server_pid: int,
@@ -242,6 +307,8 @@ def measure_crawl(workdir: Path, seeds: Path, pages: int, server_pid: int,
         "peak_rss_mb": monitor.peak_rss / 2**20, "peak_pss_mb": monitor.peak_pss / 2**20,
         "rss_quarter_mb": quarter / 2**20, "rss_last_quarter_peak_mb": late / 2**20,
         "processes": monitor.peak_processes,
+        "peak_rss_mb_by_process": {f"{monitor.labels.get(p, '?')} {p}": round(v / 2**20)
+                                   for p, v in sorted(monitor.rss_by_pid.items())},
         "crawl_cpu_s": monitor.cpu_total, "crawl_cores": monitor.cpu_total / wall,
         "main_cpu_s": monitor.cpu.get(proc.pid, 0.0),
         "server_cpu_s": server_cpu, "server_cores": server_cpu / wall,
@@ -319,6 +386,9 @@ def report(results: dict) -> str:
                      f"PSS {crawl['peak_pss_mb']:.0f} MB",
                      f"target <= {TARGETS['rss_mb']} MB: "
                      f"{verdict(crawl['peak_rss_mb'], TARGETS['rss_mb'], higher=False)}"))
+        rows.append(("   peak RSS by process", ", ".join(
+            f"{name.split()[0]} {mb}" for name, mb in crawl["peak_rss_mb_by_process"].items()),
+            "", ""))
         rows.append(("   RSS at 1/4 vs in the last 1/4", f"{crawl['rss_quarter_mb']:.0f} MB",
                      f"{crawl['rss_last_quarter_peak_mb']:.0f} MB", "not growing with pages"))
         rows.append(("   archive per article (with raw page)",
@@ -326,8 +396,11 @@ def report(results: dict) -> str:
                      f"body {crawl['body_kb_per_article']:.1f} KB",
                      f"target <= {TARGETS['kb_per_article']} KB: "
                      f"{verdict(crawl['kb_per_article'], 30, higher=False)}"))
+        for option in results.get("compression", []):
+            rows.append((f"   body: {option['method']}", f"{option['kb_per_page']:.1f} KB",
+                         f"{option['ms_per_page']:.1f} ms", ""))
         rows.append(("   CPU: crawl tree / server", f"{crawl['crawl_cores']:.2f} cores",
-                     f"{crawl['server_cores']:.2f} cores",
+                     f"{crawl['server_cores']:.3f} cores",
                      f"main process {crawl['main_cpu_s'] / crawl['wall_s']:.2f} cores"))
     if cli:
         d = cli["d_pages_s"]
@@ -336,7 +409,7 @@ def report(results: dict) -> str:
                      f"target >= {TARGETS['c/d']}: "
                      f"{verdict(crawl['c_pages_s'] / d if crawl else None, TARGETS['c/d'])}"))
         rows.append(("   CPU: CLI / server", f"{cli['cli_cores']:.2f} cores",
-                     f"{cli['server_cores']:.2f} cores",
+                     f"{cli['server_cores']:.3f} cores",
                      f"{cli['outputs']} of {cli['urls']} extracted"))
     if growth:
         base = growth[0]["ms_per_article"]
@@ -395,6 +468,7 @@ def main() -> None:
             sample = [(base_url + path, file.read_bytes()) for path, file in files[::step]]
             print(f"a, b: extraction on {len(sample)} pages ...", file=sys.stderr, flush=True)
             results["extraction"] = measure_extraction(sample[: args.sample])
+            results["compression"] = measure_compression(sample[: args.sample])
         if "c" in args.only:
             print(f"c: newsarchive crawl of {args.pages} pages ...", file=sys.stderr, flush=True)
             extra = dict(o.split("=", 1) for o in args.overrides)

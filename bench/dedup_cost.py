@@ -7,8 +7,9 @@ Synthetic articles (random CJK text, ~1,500 characters, one in ten a near-copy o
 earlier one) are stored through ArchiveWriter.store, the crawl's own write path: page,
 URL identity, content hash, LSH lookup and index, all in one transaction. The archive is
 grown to each size, then the time per article is measured over the next `--measure`
-articles. Fingerprints are computed beforehand, as the crawl computes them in its
-extraction workers, so the figure is the archive's cost alone.
+articles. Fingerprints and the search index's segmented title and text are computed
+beforehand, as the crawl computes them in its extraction workers, so the figure is the
+archive's cost alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive import open_archive  # noqa: E402
+from archive.fts import segment  # noqa: E402
 from archive.store import ArchiveWriter, FetchedPage  # noqa: E402
 from pipelines.dedup import fingerprint  # noqa: E402
 
@@ -61,7 +63,8 @@ def make_items(rng: random.Random, start: int, count: int, history: list[str]) -
         if len(history) > 500:
             history.pop(0)
         page, art = article(n, text)
-        items.append((page, art, fingerprint(text)))
+        items.append((page, art, fingerprint(text),
+                      (segment(art["title"]), segment(art["text"]))))
     return items
 
 
@@ -75,14 +78,16 @@ def run(sizes: list[int], measure: int) -> list[dict]:
         for size in sizes:
             while stored < size:  # grow, in batches, to the size
                 batch = min(5000, size - stored)
-                for page, art, print_ in make_items(rng, stored, batch, history):
-                    writer.store(None, "bench", page, art, fingerprint=print_)
+                for page, art, print_, words in make_items(rng, stored, batch, history):
+                    writer.store(None, "bench", page, art, fingerprint=print_,
+                                 segmented=words)
                 stored += batch
             items = make_items(rng, stored, measure, history)
             started = time.perf_counter()
             outcomes: dict[str, int] = {}
-            for page, art, print_ in items:
-                outcome = writer.store(None, "bench", page, art, fingerprint=print_)
+            for page, art, print_, words in items:
+                outcome = writer.store(None, "bench", page, art, fingerprint=print_,
+                                       segmented=words)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
             elapsed = time.perf_counter() - started
             stored += measure

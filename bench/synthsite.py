@@ -12,7 +12,9 @@ around the article, which is what makes them ~275 KB on average where the fixtur
 - the site-wide parts, the same bytes on every page: inline CSS, inline script
   "libraries" (ad slots, nav, statistics), the nav bar the fixture already has;
 - the per-page parts: a JSON blob of the page's recommendation data in a <script>, and
-  longer 相关推荐 / 热点推荐 lists (DOM: <li> with image, title link, account, time);
+  longer 相关推荐 / 热点推荐 lists (DOM: <li> with image, title link, account, time),
+  three quarters of their entries the site's current hot items (shared by pages
+  published around the same time), the rest the page's own;
 - the body: 6-40 paragraphs of Chinese text, words drawn from jieba's dictionary by
   frequency (so every text is different, near-duplicate detection finds none, and jieba
   segments real words), images between paragraphs as NetEase puts them.
@@ -166,6 +168,15 @@ def site_padding() -> tuple[str, str]:
 # -- pages -------------------------------------------------------------------------------
 
 
+def _pool_rng(rng: random.Random, n: int) -> random.Random:
+    """Most list entries are the site's current hot items, shared by the pages published
+    around the same time (a pool that drifts with the page number); the rest are the
+    page's own related items."""
+    if rng.random() < 0.75:
+        return random.Random(1_000_003 + n // 20 + rng.randint(0, 300))
+    return rng
+
+
 def _recommend_item(rng: random.Random, words: Words, seo: bool = False) -> str:
     other = docid(rng.randint(10**7, 10**8))
     url = f"https://www.163.com/dy/article/{other}.html"
@@ -200,16 +211,17 @@ def _body(rng: random.Random, words: Words) -> tuple[str, str]:
     return "\n                ".join(paragraphs), first
 
 
-def _data_script(rng: random.Random, words: Words, size: int) -> str:
+def _data_script(rng: random.Random, words: Words, size: int, n: int) -> str:
     """The page's recommendation data as NetEase inlines it, ~`size` characters."""
     items = []
     length = 0
     while length < size:
-        item = {"docid": docid(rng.randint(10**7, 10**8)), "title": words.phrase(rng),
-                "imgsrc": _image_url(rng).replace("&amp;", "&"),
-                "source": words.phrase(rng, 1, 3),
-                "ptime": f"2025-11-{rng.randint(10, 14)} {rng.randint(0, 23):02d}:00:00",
-                "tcount": rng.randint(0, 9999)}
+        r = _pool_rng(rng, n)
+        item = {"docid": docid(r.randint(10**7, 10**8)), "title": words.phrase(r),
+                "imgsrc": _image_url(r).replace("&amp;", "&"),
+                "source": words.phrase(r, 1, 3),
+                "ptime": f"2025-11-{r.randint(10, 14)} {r.randint(0, 23):02d}:00:00",
+                "tcount": r.randint(0, 9999)}
         text = json.dumps(item, ensure_ascii=False)
         items.append(text)
         length += len(text.encode()) + 1
@@ -250,11 +262,11 @@ class PageMaker:
         data_size = min(budget // 5, 20_000)  # the page's data; the rest is DOM lists
         budget -= data_size
         while budget > 0:
-            item = _recommend_item(rng, words)
+            item = _recommend_item(_pool_rng(rng, n), words)
             items.append(item)
             budget -= len(item.encode())
         page = page[:at] + "".join(items) + page[at:]
-        page = page.replace("{DATA}", _data_script(rng, words, max(data_size, 2000)))
+        page = page.replace("{DATA}", _data_script(rng, words, max(data_size, 2000), n))
         page = (page.replace(REF_DOCID, doc).replace(REF_TITLE, title)
                 .replace(REF_ACCOUNT, account).replace(REF_TIME, when).replace(REF_ISO, iso))
         page = page.replace("11月6日上午,2025“国际互联网小镇”发布活动暨乌镇互联网文化集聚区启动"
