@@ -16,6 +16,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from archive.fts import index_article
+from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
 from archive.revisions import record_revision
 from pipelines.dedup import Fingerprint
@@ -158,16 +159,19 @@ class ArchiveWriter:
     def store(self, run_id: int | None, source: str, page: FetchedPage,
               article: Article | None, *, fingerprint: Fingerprint | None = None,
               revisit: bool = False, segmented: tuple[str, str] | None = None,
-              body_blob: bytes | None = None) -> Outcome:
+              body_blob: bytes | None = None, profile: str | None = None) -> Outcome:
         """Store the page and what it holds, in one transaction; say what it was.
 
         What the crawl computes in its extraction workers, so that the reactor thread
         does not: `fingerprint` (near-duplicate detection), `segmented` (the article's
         title and text as archive.fts.segment gives them, for the search index) and
         `body_blob` (compress(page.body)). Each is computed here when not given.
+        `profile`: the seeds' profile the page was extracted with (None: the host's).
         """
         with self.db.atomic():
-            page_id = self._insert_page(run_id, page, body_blob)
+            page_id = self._insert_page(
+                run_id, page, body_blob,
+                extraction=page_extraction(page.final_url, profile, article))
             if article is None:
                 return "not-article"
             article_id, outcome = self._place_article(source, page, article, fingerprint,
@@ -275,11 +279,13 @@ class ArchiveWriter:
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def _insert_page(self, run_id: int | None, page: FetchedPage,
-                     body_blob: bytes | None = None) -> int:
+                     body_blob: bytes | None = None,
+                     extraction: dict[str, Any] | None = None) -> int:
         return self._insert("pages", {
             "url": page.url, "final_url": page.final_url, "status": page.status,
             "headers": json.dumps(page.headers, ensure_ascii=False),
             "content_type": page.content_type, "fetched_at": page.fetched_at,
             "body": body_blob if body_blob is not None else compress(page.body),
             "body_size": len(page.body), "run_id": run_id,
+            **(extraction or {}),
         })

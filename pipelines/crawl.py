@@ -83,7 +83,8 @@ class StorePipeline:
         assert self.archive is not None
         item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article,
                                           fingerprint=item.fingerprint, revisit=item.revisit,
-                                          segmented=item.segmented, body_blob=item.body_blob)
+                                          segmented=item.segmented, body_blob=item.body_blob,
+                                          profile=item.profile)
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)
