@@ -34,3 +34,4 @@ def open_archive(db: str | Path | None = None, *, migrate: bool = True) -> sqlit
     if migrate:
         apply_migrations(database)
     return database
+

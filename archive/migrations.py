@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from archive.transactions import write_transaction
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 
@@ -160,7 +162,11 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
         name = migration.__name__
         if name in done:
             continue
-        with db.atomic():
+        with write_transaction(db):
+            # Another process (two crawls started together) may have applied it since we
+            # looked: check again now that we hold the write lock.
+            if db.execute("select 1 from _migrations where name = ?", [name]).fetchone():
+                continue
             migration(db)
             db["_migrations"].insert({"name": name, "applied_at": _now()})
         applied.append(name)

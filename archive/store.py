@@ -19,6 +19,7 @@ from archive.fts import index_article
 from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
 from archive.revisions import record_revision
+from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint
 from pipelines.types import Article
 
@@ -81,7 +82,7 @@ class ArchiveWriter:
     # Runs and failures -------------------------------------------------------------
 
     def start_run(self, source: str, pid: int | None = None) -> int:
-        with self.db.atomic():
+        with write_transaction(self.db):
             table = self.db["crawl_runs"].insert(
                 {"source": source, "started_at": now_iso(), "status": "running", "pid": pid})
         return int(table.last_pk)
@@ -89,7 +90,7 @@ class ArchiveWriter:
     def finish_run(self, run_id: int, status: str, finish_reason: str) -> dict[str, int]:
         """Close the run with its counts."""
         counts = self.run_counts(run_id)
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["crawl_runs"].update(run_id, {
                 "finished_at": now_iso(), "status": status, "finish_reason": finish_reason,
                 "pages_fetched": counts["pages_fetched"], "failures": counts["failures"]})
@@ -112,7 +113,7 @@ class ArchiveWriter:
 
     def record_failure(self, run_id: int | None, url: str, reason: str,
                        status: int | None = None) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["failures"].insert(
                 {"run_id": run_id, "url": url, "reason": reason, "status": status,
                  "at": now_iso()})
@@ -143,7 +144,7 @@ class ArchiveWriter:
 
     def save_listing_state(self, run_id: int | None, url: str, status: int,
                            etag: str | None, last_modified: str | None) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.count(run_id, "listings_read")
             if status == 304:
                 self.count(run_id, "not_modified")
@@ -168,7 +169,7 @@ class ArchiveWriter:
         `body_blob` (compress(page.body)). Each is computed here when not given.
         `profile`: the seeds' profile the page was extracted with (None: the host's).
         """
-        with self.db.atomic():
+        with write_transaction(self.db):
             page_id = self._insert_page(
                 run_id, page, body_blob,
                 extraction=page_extraction(page.final_url, profile, article))
@@ -190,7 +191,7 @@ class ArchiveWriter:
 
     def link_url(self, url: str, canonical_url: str) -> bool:
         """Record `url` as another address of the article at `canonical_url`."""
-        with self.db.atomic():
+        with write_transaction(self.db):
             row = self.db.execute("select article_id from article_urls where url = ?",
                                   [canonical_url]).fetchone()
             if row is None:
@@ -201,7 +202,7 @@ class ArchiveWriter:
 
     def mark_removed(self, run_id: int | None, url: str, reason: str) -> bool:
         """Mark the article at `url` removed (never deleted); False if none is archived."""
-        with self.db.atomic():
+        with write_transaction(self.db):
             row = self.db.execute(
                 "select article_id from article_urls where url = ?", [url]).fetchone()
             if row is None:
