@@ -225,6 +225,10 @@ from newsarchive.history import duplicates, history  # noqa: E402 (dedup and rev
 cli.add_command(duplicates)
 cli.add_command(history)
 
+from newsarchive.reextract import reextract_command  # noqa: E402 (extraction quality)
+
+cli.add_command(reextract_command)
+
 
 def main() -> None:
     logging.captureWarnings(True)
