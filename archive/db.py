@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
-from archive.migrations import apply_migrations
+from archive.migrations import MIGRATIONS, apply_migrations
 
 DEFAULT_DB = Path("archive.db")
 BUSY_TIMEOUT_MS = 30_000
@@ -28,10 +31,32 @@ def open_archive(db: str | Path | None = None, *, migrate: bool = True) -> sqlit
     # Readers (datasette, search, export) wait for a writer instead of failing with
     # "database is locked"; WAL lets them read while a crawl writes.
     database.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    database.enable_wal()
+    if database.journal_mode != "wal" or (migrate and _pending_migrations(database)):
+        # Switching to WAL and creating tables take locks SQLite will not wait for when
+        # two processes open a new archive together (two crawls from the scheduler), so
+        # one process at a time does it, under a lock file beside the archive.
+        with _exclusive(path.with_name(path.name + ".lock")):
+            database.enable_wal()
+            if migrate:
+                apply_migrations(database)
     database.execute("PRAGMA synchronous = NORMAL")
     database.execute("PRAGMA foreign_keys = ON")
-    if migrate:
-        apply_migrations(database)
     return database
+
+
+def _pending_migrations(db: sqlite_utils.Database) -> bool:
+    if not db["_migrations"].exists():
+        return True
+    done = {row[0] for row in db.execute("select name from _migrations")}
+    return any(m.__name__ not in done for m in MIGRATIONS)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
