@@ -14,15 +14,12 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from archive import open_archive, resolve_db_path
+from archive import open_archive
 from archive.export import FORMATS
 from archive.export import export as export_articles
 from archive.fts import HL_CLOSE, HL_OPEN
 from archive.fts import search as search_articles
-
-DB_OPTION = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Archive file. Default: $NEWSARCHIVE_DB, else ./archive.db.")
+from newsarchive.options import DB_OPTION, existing_archive
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -44,13 +41,6 @@ SINCE_OPTION = click.option(
     help="Only articles published on or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, "
          "compared with the time as written: Beijing time for NetEase).")
 SOURCE_OPTION = click.option("--source", help="Only articles of this seeds source.")
-
-
-def _existing(db: Path | None) -> Path:
-    path = resolve_db_path(db)
-    if not path.exists():
-        raise click.ClickException(f"no archive at {path} (run `newsarchive crawl` first)")
-    return path
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -86,7 +76,7 @@ def serve(db: Path | None, host: str, port: int, datasette_args: tuple[str, ...]
 
     from archive.datasette_plugin import METADATA_FILE
 
-    path = _existing(db)
+    path = existing_archive(db)
     open_archive(path).close()  # bring the schema and the search index up to date first
     _register_plugin()
     click.echo(f"Serving {path} read-only at http://{host}:{port}/{path.stem}/articles",
@@ -131,7 +121,7 @@ def search(query: tuple[str, ...], source: str | None, since: str | None, limit:
         newsarchive search Tesla --source netease-tech
         newsarchive search '"乌镇之光" 超算'
     """
-    path = _existing(db)
+    path = existing_archive(db)
     database = open_archive(path)
     words = " ".join(query)
     hits = search_articles(database, words, source=source, since=since, limit=limit)
@@ -184,7 +174,7 @@ def export(fmt: str, since: str | None, source: str | None, output: Path,
         newsarchive export --format csv -o articles.csv --since 2025-11-01
         newsarchive export --source netease-tech | jq -r .title
     """
-    path = _existing(db)
+    path = existing_archive(db)
     database = open_archive(path)
     if str(output) == "-":
         # Always UTF-8, whatever the locale; newline="" as the csv module wants.

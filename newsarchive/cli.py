@@ -11,15 +11,13 @@ import click
 from rich.console import Console
 
 from archive import open_archive, resolve_db_path
+from newsarchive.browse import export, search, serve
 from newsarchive.evaluate import eval_command
+from newsarchive.history import duplicates, history
+from newsarchive.options import DB_OPTION, SEEDS_OPTION, existing_archive
+from newsarchive.reextract import reextract_command
+from newsarchive.schedule import runs, schedule
 from newsarchive.seeds import SeedsError, load_seeds, select_sources
-
-DB_OPTION = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Archive file. Default: $NEWSARCHIVE_DB, else ./archive.db.")
-SEEDS_OPTION = click.option(
-    "--seeds", "seeds_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("seeds"), show_default=True, help="Directory of seeds *.toml files.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,9 +187,7 @@ def stats(db: Path | None, run_limit: int, as_json: bool) -> None:
     from archive.queries import extraction_health, recent_runs, source_stats
     from newsarchive.report import health_table, runs_table, sources_table
 
-    path = resolve_db_path(db)
-    if not path.exists():
-        raise click.ClickException(f"no archive at {path} (run `newsarchive crawl` first)")
+    path = existing_archive(db)
     database = open_archive(path)
     per_source, runs = source_stats(database), recent_runs(database, run_limit)
     health = extraction_health(database)
@@ -206,28 +202,10 @@ def stats(db: Path | None, run_limit: int, as_json: bool) -> None:
         console.print(health_table(health, title="extraction health"))
 
 
-cli.add_command(eval_command)
-
-from newsarchive.schedule import runs, schedule  # noqa: E402 (commands defined in their module)
-
-cli.add_command(schedule)
-cli.add_command(runs)
-
-from newsarchive.browse import export, search, serve  # noqa: E402 (browse, search, export)
-
-cli.add_command(serve)
-cli.add_command(search)
-cli.add_command(export)
-
-
-from newsarchive.history import duplicates, history  # noqa: E402 (dedup and revisions)
-
-cli.add_command(duplicates)
-cli.add_command(history)
-
-from newsarchive.reextract import reextract_command  # noqa: E402 (extraction quality)
-
-cli.add_command(reextract_command)
+# Commands kept in their own modules, one module per feature.
+for command in (eval_command, reextract_command, serve, search, export, duplicates, history,
+                schedule, runs):
+    cli.add_command(command)
 
 
 def main() -> None:

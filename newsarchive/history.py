@@ -11,19 +11,9 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from archive import open_archive, resolve_db_path
+from archive import open_archive
 from archive.queries import article_versions, duplicate_clusters, find_article
-
-DB_OPTION = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Archive file. Default: $NEWSARCHIVE_DB, else ./archive.db.")
-
-
-def _open(db: Path | None):
-    path = resolve_db_path(db)
-    if not path.exists():
-        raise click.ClickException(f"no archive at {path} (run `newsarchive crawl` first)")
-    return open_archive(path)
+from newsarchive.options import DB_OPTION, existing_archive
 
 
 @click.command()
@@ -39,7 +29,7 @@ def duplicates(db: Path | None, source: str | None, limit: int, as_json: bool) -
     Example:
         newsarchive duplicates --limit 10
     """
-    clusters = duplicate_clusters(_open(db), limit, source)
+    clusters = duplicate_clusters(open_archive(existing_archive(db)), limit, source)
     if as_json:
         click.echo(json.dumps(clusters, ensure_ascii=False, indent=1))
         return
@@ -71,7 +61,7 @@ def history(url: str, db: Path | None, as_json: bool) -> None:
     Example:
         newsarchive history https://www.163.com/dy/article/KEK0A3PK0527D7QO.html
     """
-    database = _open(db)
+    database = open_archive(existing_archive(db))
     article = find_article(database, url)
     if article is None:
         raise click.ClickException(f"no archived article at {url}")

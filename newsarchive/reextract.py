@@ -10,12 +10,10 @@ from pathlib import Path
 
 import click
 
-from archive import open_archive, resolve_db_path
+from archive import open_archive
 from archive.reextract import Report, reextract
+from newsarchive.options import DB_OPTION, existing_archive
 
-DB_OPTION = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Archive file. Default: $NEWSARCHIVE_DB, else ./archive.db.")
 SHOWN = 20  # changed and failed articles listed by URL
 
 
@@ -63,9 +61,7 @@ def reextract_command(db: Path | None, source: str | None, since: str | None, dr
         newsarchive reextract --dry-run
         newsarchive reextract --source netease-news --since 2025-11-01 -j 2
     """
-    path = resolve_db_path(db)
-    if not path.exists():
-        raise click.ClickException(f"no archive at {path} (run `newsarchive crawl` first)")
+    path = existing_archive(db)
     database = open_archive(path)
     progress = None if as_json or not sys.stderr.isatty() else _progress
     report = reextract(database, source=source, since=since, dry_run=dry_run,

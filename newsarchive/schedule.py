@@ -15,17 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from archive import open_archive, resolve_db_path
+from newsarchive.options import DB_OPTION, SEEDS_OPTION, existing_archive
 
 if TYPE_CHECKING:
     from newsarchive.seeds import Source
 
 # The same --db/--seeds as `crawl` (not imported from cli.py: cli.py imports this module).
-DB_OPTION = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Archive file. Default: $NEWSARCHIVE_DB, else ./archive.db.")
-SEEDS_OPTION = click.option(
-    "--seeds", "seeds_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("seeds"), show_default=True, help="Directory of seeds *.toml files.")
 
 
 class Duration(click.ParamType):
@@ -256,9 +251,7 @@ def runs(db: Path | None, limit: int, source_name: str | None, as_json: bool) ->
         newsarchive runs
         newsarchive runs --source netease-news --limit 5
     """
-    path = resolve_db_path(db)
-    if not path.exists():
-        raise click.ClickException(f"no archive at {path} (run `newsarchive crawl` first)")
+    path = existing_archive(db)
     database = open_archive(path)
     rows = recent_runs(database, limit, source_name)
     if as_json:
