@@ -26,6 +26,7 @@ from archive.fts import index_article
 from archive.neardup import index_fingerprint
 from archive.revisions import changed_fields, record_revision
 from archive.store import content_hash, now_iso
+from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint, fingerprint
 from pipelines.extract import extract_article
 from pipelines.pool import extraction_pool
@@ -172,7 +173,7 @@ def update_article(db: sqlite_utils.Database, article_id: int, fresh: Article,
                    dry_run: bool = False) -> tuple[list[str], dict[str, Any]]:
     """Bring one article in line with its fresh extraction, in one transaction: (the
     versioned fields that changed, the refreshed fields that moved)."""
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute("select * from articles where id = ?", [article_id])
         stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
         changes = changed_fields(stored, fresh)
