@@ -5,8 +5,7 @@
 
 Synthetic articles (Chinese dictionary words at random, ~1,500 characters, one in ten a
 near-copy of an earlier one) are stored through ArchiveWriter.store, the crawl's own write
-path: page,
-URL identity, content hash, LSH lookup and index, all in one transaction. The archive is
+path: page, URL identity, content hash, LSH lookup and index, all in one transaction. The archive is
 grown to each size, then the time per article is measured over the next `--measure`
 articles. Fingerprints and the search index's segmented title and text are computed
 beforehand, as the crawl computes them in its extraction workers, so the figure is the
