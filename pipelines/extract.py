@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, tzinfo
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -30,6 +30,7 @@ from pipelines.sites.base import (
     SiteProfile,
     Template,
     clean_text,
+    join_url,
     normalise_url,
     parse_datetime,
     pick,
@@ -201,8 +202,8 @@ def _images(container: HtmlElement, base_url: str, caption_xpath: str) -> list[I
         src = _image_src(img)
         if not src:
             continue
-        absolute = urljoin(base_url, src)
-        if not absolute.startswith(("http://", "https://")) or absolute in seen:
+        absolute = join_url(base_url, src)
+        if not absolute or not absolute.startswith(("http://", "https://")) or absolute in seen:
             continue
         seen.add(absolute)
         found = img.xpath(caption_xpath) if caption_xpath else []
@@ -253,8 +254,9 @@ def _generic(
         images = _images(container, _base_url(tree, url), GENERIC.caption)
     if not images:  # no <article> element (or no image in it): the page's lead image
         lead = pick(tree, (Pick('//meta[@property="og:image"]/@content'),))
-        if lead and urljoin(url, lead).startswith(("http://", "https://")):
-            images = [{"url": urljoin(url, lead), "caption": None}]
+        absolute = join_url(url, lead) if lead else None
+        if absolute and absolute.startswith(("http://", "https://")):
+            images = [{"url": absolute, "caption": None}]
     canonical = site.canonical_url(url) if site is not None else _declared_canonical(tree, url)
     return _article(url, canonical, meta, site, text, images, tree, "generic", None, base)
 
@@ -266,9 +268,12 @@ def _declared_canonical(tree: HtmlElement, url: str) -> str:
     is a bare host: soft-404 and paywall pages declare the home page as canonical.
     """
     declared = pick(tree, CANONICAL)
-    if declared:
-        absolute = urljoin(url, declared)
-        parts = urlsplit(absolute)
+    absolute = join_url(url, declared) if declared else None
+    if absolute:
+        try:
+            parts = urlsplit(absolute)
+        except ValueError:  # a broken host (see base.join_url): not an address to keep
+            return normalise_url(url)
         if parts.scheme in ("http", "https") and parts.netloc and parts.path.strip("/"):
             return normalise_url(absolute)
     return normalise_url(url)
@@ -359,13 +364,16 @@ def _site(canonical: str) -> str:
     domain = extract_domain(canonical, fast=True)
     if domain:
         return domain
-    parts = urlsplit(canonical)
+    try:
+        parts = urlsplit(canonical)
+    except ValueError:
+        return ""
     return parts.hostname or parts.netloc or ""
 
 
 def _base_url(tree: HtmlElement, url: str) -> str:
     base = tree.xpath("//head/base/@href")
-    return urljoin(url, str(base[0]).strip()) if base else url
+    return (join_url(url, str(base[0]).strip()) or url) if base else url
 
 
 def _parse_fetched_at(fetched_at: str | None) -> datetime | None:

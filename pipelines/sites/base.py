@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from courlan import normalize_url
 from lxml.html import HtmlElement
@@ -117,7 +117,31 @@ def normalise_url(url: str) -> str:
     """Lower-case scheme/host, default port and tracking parameters gone, no fragment."""
     with suppress(Exception):  # courlan rejects some malformed URLs: keep them as given
         url = normalize_url(url)
-    return urldefrag(url)[0]
+    try:
+        return urldefrag(url)[0]
+    except ValueError:  # urllib refuses it (a broken IPv6 host): cut the fragment by hand
+        return url.split("#", 1)[0]
+
+
+# urllib raises ValueError for some addresses pages do contain ("http://[broken/a.jpg",
+# a port that is not a number): one such link must not cost the whole article.
+
+
+def url_path(url: str) -> str:
+    """The path of a URL, also of one urllib refuses."""
+    try:
+        return urlsplit(url.strip()).path
+    except ValueError:
+        rest = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/?#]*)?", "", url.strip())
+        return re.split(r"[?#]", rest, maxsplit=1)[0]
+
+
+def join_url(base: str, href: str) -> str | None:
+    """`href` made absolute against `base`; None when urllib refuses either."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 def clean_text(value: str) -> str:

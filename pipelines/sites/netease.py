@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from pipelines.sites.base import (
     BEIJING,
@@ -19,6 +18,7 @@ from pipelines.sites.base import (
     Template,
     has_class,
     normalise_url,
+    url_path,
 )
 
 DATE = r"(\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}(?::\d{2})?)"
@@ -147,7 +147,7 @@ WANGYIHAO_PATHS = ("/dy/article/", "/v2/article/detail/")
 
 def is_wangyihao(url: str) -> bool:
     """网易号 (self-media) article: the 来源 is an account, not an outlet."""
-    path = urlsplit(url).path
+    path = url_path(url)
     return any(p in path for p in WANGYIHAO_PATHS)
 
 
@@ -157,7 +157,7 @@ def canonical_url(url: str) -> str:
     Works on the path only, so a local mirror URL such as
     http://127.0.0.1:8123/www.163.com/dy/article/DOCID.html maps the same way.
     """
-    path = urlsplit(url.strip()).path
+    path = url_path(url)
     match = DOCID.search(path)
     if not match:
         return normalise_url(url)
@@ -176,7 +176,7 @@ def refine(meta: Metadata, url: str, template: Template) -> Metadata:
     else:
         meta = replace(meta, publisher=meta.publisher or source)
     if not meta.published:  # PC 2019 URLs carry YY/MMDD/HH: better than nothing
-        date = URL_DATE.search(urlsplit(url).path)
+        date = URL_DATE.search(url_path(url))
         if date:
             yy, mm, dd, hh = date.groups()
             century = "19" if int(yy) > 90 else "20"  # the form dates from the late 1990s
