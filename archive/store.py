@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import zlib
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlite_utils
@@ -57,6 +60,36 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
+def process_alive(pid: int, started_at: str | None = None) -> bool:
+    """Whether process `pid` is still the running process that started a run at
+    `started_at`. On Linux a zombie counts as dead, and so does a process that started
+    after the run did (the pid was reused). Only meaningful on the machine of the run."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, IndexError, StopIteration, ValueError):
+        return True  # no /proc to ask: it exists
+    if fields[0] in ("Z", "X"):
+        return False
+    if started_at:
+        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        with suppress(ValueError):
+            if started > datetime.fromisoformat(started_at).timestamp() + 2:
+                return False
+    return True
+
+
 def compress(body: bytes) -> bytes:
     """The stored form of a raw page. Level 6: on 270 KB NetEase pages level 9 saves under
     1% more for 1.5x the time, level 1 costs 13% more space (bench/README.md)."""
@@ -82,10 +115,36 @@ class ArchiveWriter:
     # Runs and failures -------------------------------------------------------------
 
     def start_run(self, source: str, pid: int | None = None) -> int:
+        self.close_dead_runs()
         with write_transaction(self.db):
             table = self.db["crawl_runs"].insert(
                 {"source": source, "started_at": now_iso(), "status": "running", "pid": pid})
         return int(table.last_pk)
+
+    def close_dead_runs(self) -> list[int]:
+        """Close, as failed, the `running` runs whose process is gone; their ids.
+
+        A crawl killed with SIGKILL (the OOM killer, `kill -9`, a power cut) cannot close
+        its own row, which would stay `running` for ever. Each new run looks for such
+        rows; what they stored stays (every page was its own transaction)."""
+        rows = self.db.execute("select id, pid, started_at from crawl_runs "
+                               "where status = 'running' and pid is not null").fetchall()
+        closed = []
+        for run_id, pid, started_at in rows:
+            if process_alive(pid, started_at):
+                continue
+            counts = self.run_counts(run_id)
+            with write_transaction(self.db):
+                # `and status = 'running'`: the scheduler may have closed it meanwhile.
+                cursor = self.db.execute(
+                    "update crawl_runs set status = 'failed', finished_at = ?, "
+                    "finish_reason = ?, pages_fetched = ?, failures = ? "
+                    "where id = ? and status = 'running'",
+                    [now_iso(), f"killed: process {pid} ended without closing its run",
+                     counts["pages_fetched"], counts["failures"], run_id])
+            if cursor.rowcount:
+                closed.append(run_id)
+        return closed
 
     def finish_run(self, run_id: int, status: str, finish_reason: str) -> dict[str, int]:
         """Close the run with its counts."""
@@ -154,6 +213,23 @@ class ArchiveWriter:
             self.db["listing_state"].upsert(
                 {"url": url, "etag": etag, "last_modified": last_modified,
                  "checked_at": now_iso(), "status": status}, pk="url")
+
+    def keep_listing_validators(self, url: str, etag: str | None,
+                                last_modified: str | None) -> None:
+        """Keep a listing's validators, for a conditional request next run: only once
+        everything it links is settled (pipelines/crawl.py), as a 304 next run would hide
+        what is not."""
+        with write_transaction(self.db):
+            self.db.execute("update listing_state set etag = ?, last_modified = ? "
+                            "where url = ?", [etag, last_modified, url])
+
+    def listing_unsettled(self, url: str) -> bool:
+        """Whether this listing was read before without all it links being settled (or
+        its server sends no validators): worth reading again even when the page before
+        it had nothing new."""
+        row = self.db.execute("select etag, last_modified from listing_state where url = ?",
+                              [url]).fetchone()
+        return row is not None and not row[0] and not row[1]
 
     # Articles ----------------------------------------------------------------------
 

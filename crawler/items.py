@@ -47,13 +47,16 @@ class RemovedItem:
 
 @dataclass
 class ListingItem:
-    """A listing (HTML, JSONP, feed, sitemap) was read: its validators for the next run."""
+    """A listing (HTML, JSONP, feed, sitemap) was read: its validators for the next run,
+    kept only once every article it links is settled (StorePipeline)."""
 
     source: str
     url: str
     status: int
     etag: str | None
     last_modified: str | None
+    links: tuple[str, ...] = ()  # the article URLs it links, as requested
+    children: tuple[str, ...] = ()  # its next pages or sub-sitemaps
 
 
 @dataclass

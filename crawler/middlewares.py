@@ -12,6 +12,18 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from crawler.items import AliasItem
 from pipelines.urls import canonical_url_for
 
+# An article URL another listing (a feed, the sitemap) already found this run: not
+# requested twice, but new to the archive all the same, so the listing it is on counts as
+# having something new. Were it not counted, whether a listing's next page is read would
+# depend on which listing answered first, and articles linked only from page 2 would be
+# missed in a race (and, page 1 being old news by the next run, never found).
+SCHEDULED_THIS_RUN = object()
+
+
+def _is_fresh(kept: Any) -> bool:
+    return kept is SCHEDULED_THIS_RUN or (
+        isinstance(kept, Request) and kept.meta.get("kind") == "article")
+
 
 class ArticleRequestFilter(BaseSpiderMiddleware):
     """Incremental crawling:
@@ -32,8 +44,8 @@ class ArticleRequestFilter(BaseSpiderMiddleware):
         fresh = 0
         for output in result:
             kept = self._process(output, held)
-            if kept is not None:
-                fresh += isinstance(kept, Request) and kept.meta.get("kind") == "article"
+            fresh += _is_fresh(kept)
+            if kept is not None and kept is not SCHEDULED_THIS_RUN:
                 yield kept
         yield from self._release(held, fresh)
 
@@ -44,8 +56,8 @@ class ArticleRequestFilter(BaseSpiderMiddleware):
         fresh = 0
         async for output in result:
             kept = self._process(output, held)
-            if kept is not None:
-                fresh += isinstance(kept, Request) and kept.meta.get("kind") == "article"
+            fresh += _is_fresh(kept)
+            if kept is not None and kept is not SCHEDULED_THIS_RUN:
                 yield kept
         for request in self._release(held, fresh):
             yield request
@@ -62,15 +74,19 @@ class ArticleRequestFilter(BaseSpiderMiddleware):
 
     def _release(self, held: list[Request], fresh: int) -> list[Request]:
         if held and not fresh:
-            self.crawler.stats.inc_value("newsarchive/paging_stopped")
-            return []
+            # Nothing new here, so nothing new further on, unless a later page was left
+            # unsettled last time (the run was killed before it was all archived).
+            unsettled = [r for r in held if self.crawler.spider.archive.listing_unsettled(r.url)]
+            if len(unsettled) < len(held):
+                self.crawler.stats.inc_value("newsarchive/paging_stopped")
+            return unsettled
         return held
 
-    def _filter_article(self, request: Request) -> Request | AliasItem | None:
+    def _filter_article(self, request: Request) -> Request | AliasItem | object | None:
         spider = self.crawler.spider
         stats = self.crawler.stats
         if request.url in self._scheduled:
-            return None  # found again on another listing this run
+            return SCHEDULED_THIS_RUN  # found again on another listing this run
         canonical = canonical_url_for(request.url, spider.source.profile)
         if spider.archive.is_archived(request.url):
             stats.inc_value("newsarchive/skipped_archived")

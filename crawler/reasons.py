@@ -1,10 +1,30 @@
-"""Turn a Scrapy/Twisted failure into a short reason a person can act on."""
+"""Turn a Scrapy/Twisted failure into a short reason a person can act on.
+
+The reasons as recorded in `failures.reason` (RELIABILITY.md lists them): "HTTP 404",
+"HTTP 429 (Retry-After: 3600 s, …)", "timed out after 30 s", "too large: …",
+"truncated: …", "redirect off-site to …", "redirect loop: …", "too many redirects: …",
+"DNS lookup failed", "connection refused", "ignored: Forbidden by robots.txt".
+"""
 
 from __future__ import annotations
 
-from scrapy.exceptions import IgnoreRequest
+import re
+
+from scrapy import Request
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    StopDownload,
+)
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
+    ConnectionDone,
+    ConnectionLost,
     ConnectionRefusedError,
     DNSLookupError,
     TCPTimedOutError,
@@ -13,22 +33,89 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
+from crawler.backoff import retry_after_seconds
+from crawler.safety import Refused
+
+# Failures worth another try next run (the rest say something about the URL itself:
+# 404, not an article, off-site, too large...).
+TRANSIENT_REASONS = ("timed out", "truncated", "connection ", "DNS lookup failed",
+                     "response failed", "download cancelled", "extraction failed")
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+EXPECTED_SIZE = re.compile(r"Expected to receive (\d+) bytes .* max size \((\d+)\)")
+INFLATED_SIZE = re.compile(r"exceeded DOWNLOAD_MAXSIZE \((\d+) B\) during decompression")
+
 
 def failure_reason(failure: Failure) -> tuple[str, int | None]:
     """(reason, HTTP status or None) for a failed request."""
     error = failure.value
+    request = getattr(failure, "request", None)
+    meta = request.meta if request is not None else {}
     if isinstance(error, HttpError):
-        status = error.response.status
-        return f"HTTP {status}", status
-    if isinstance(error, DNSLookupError):
+        return _http_reason(error), error.response.status
+    if isinstance(error, Refused):
+        return str(error), None
+    if isinstance(error, (DownloadTimeoutError, TimeoutError, TCPTimedOutError)):
+        timeout = meta.get("download_timeout")
+        return (f"timed out after {timeout:g} s" if timeout else "timed out"), None
+    if isinstance(error, StopDownload):  # crawler.safety stops a body at its size limit
+        return f"too large: more than {_mb(meta.get('download_maxsize'))}", None
+    if isinstance(error, DownloadCancelledError):
+        sizes = EXPECTED_SIZE.search(str(error))
+        if sizes:
+            return (f"too large: {_mb(int(sizes[1]))} announced, over the "
+                    f"{_mb(int(sizes[2]))} limit"), None
+        return "download cancelled", None
+    if isinstance(error, IgnoreRequest):
+        return _ignored_reason(error, request), None
+    if isinstance(error, ResponseDataLossError):
+        return ("truncated: the connection closed before the body announced by "
+                "Content-Length arrived"), None
+    if isinstance(error, (CannotResolveHostError, DNSLookupError)):
         return "DNS lookup failed", None
-    if isinstance(error, (TimeoutError, TCPTimedOutError)):
-        return "timed out", None
-    if isinstance(error, ConnectionRefusedError):
+    if isinstance(error, (DownloadConnectionRefusedError, ConnectionRefusedError)):
         return "connection refused", None
+    if isinstance(error, (ConnectionLost, ConnectionDone)):
+        return "connection lost", None
     if isinstance(error, ResponseFailed):
         detail = error.reasons[0].getErrorMessage() if error.reasons else "truncated"
         return f"response failed: {detail}", None
-    if isinstance(error, IgnoreRequest):
-        return f"ignored: {error}" if str(error) else "ignored", None
+    if isinstance(error, DownloadFailedError):
+        return f"response failed: {error}"[:500], None
     return f"{type(error).__name__}: {error}"[:500], None
+
+
+def _http_reason(error: HttpError) -> str:
+    response = error.response
+    reason = f"HTTP {response.status}"
+    header = response.headers.get("Retry-After")
+    if header is not None:
+        wait = retry_after_seconds(header)
+        told = header.decode("latin-1").strip()
+        shown = f"{wait:.0f} s" if wait is not None and told.isdigit() else told
+        if wait is not None and response.request is not None \
+                and response.request.meta.get("dont_retry"):
+            return f"{reason} (Retry-After: {shown}, too long to wait this run)"
+        return f"{reason} (Retry-After: {shown})"
+    return reason
+
+
+def _ignored_reason(error: IgnoreRequest, request: Request | None) -> str:
+    message = str(error)
+    inflated = INFLATED_SIZE.search(message)
+    if inflated:
+        return f"too large: more than {_mb(int(inflated[1]))} once decompressed"
+    if message == "max redirections reached" and request is not None:
+        hops = len(request.meta.get("redirect_urls", []))
+        return f"too many redirects: {hops} followed, the last to {request.url}"
+    return f"ignored: {message}" if message else "ignored"
+
+
+def _mb(size: int | None) -> str:
+    if not size:
+        return "the size limit"
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def is_transient(reason: str, status: int | None) -> bool:
+    """Whether a failure may well go away by itself (a timeout, a 503, a 429)."""
+    return status in TRANSIENT_STATUSES or reason.startswith(TRANSIENT_REASONS)

@@ -21,11 +21,31 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
-# Bounds: a page larger than DOWNLOAD_MAXSIZE or slower than DOWNLOAD_TIMEOUT is a failure.
+# Bounds (RELIABILITY.md): beyond them a page is a `failures` row, never a crash.
+# The whole response, headers to last byte, within DOWNLOAD_TIMEOUT seconds (a slow drip
+# is cut too): "timed out after 30 s".
 DOWNLOAD_TIMEOUT = 30
+# Listings, feeds and sitemaps: at most this many bytes, counted after decompression as
+# well (a gzip bomb stops here): "too large: …".
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+# Article pages: at most this many bytes, decompressed. Extraction holds ~65 bytes per
+# byte of HTML, so this bounds an extraction worker's memory (~250 MB at 4 MB).
+NEWSARCHIVE_ARTICLE_MAXSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+# A Retry-After of up to this many seconds is waited out before the retry; longer, the
+# URL is not retried this run.
+NEWSARCHIVE_RETRY_AFTER_MAX = 30
+
+# Every request and redirect target stays on the source's hosts (crawler/safety.py).
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.safety.SafetyMiddleware": 60,  # before robots.txt is fetched for a host
+    "crawler.backoff.RetryAfterMiddleware": 560,  # sees a response before RetryMiddleware
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.safety.SafeMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.safety.SafeRedirectMiddleware": 600,
+}
 
 SPIDER_MIDDLEWARES = {
     "crawler.middlewares.ArticleRequestFilter": 550,

@@ -12,7 +12,9 @@ from scrapy.crawler import Crawler
 from archive import open_archive
 from archive.store import ArchiveWriter
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
+from crawler.reasons import is_transient
 from pipelines.pool import extraction_pool
+from pipelines.urls import canonical_url_for
 from pipelines.work import Extracted, extract_and_fingerprint
 
 __all__ = ["ExtractPipeline", "Extracted", "StorePipeline", "extract_and_fingerprint"]
@@ -51,6 +53,11 @@ class StorePipeline:
         self.crawler = crawler
         self.archive: ArchiveWriter | None = None
         self.run_id: int | None = None
+        # Listings read this run (200) and what failed, by URL (True: may go away by
+        # itself), to decide at the end which listings' validators to keep.
+        self.listings: dict[str, ListingItem] = {}
+        self.not_modified: set[str] = set()
+        self.failed: dict[str, bool] = {}
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -70,13 +77,20 @@ class StorePipeline:
             self._store(item)
         elif isinstance(item, FailureItem):
             self.archive.record_failure(self.run_id, item.url, item.reason, item.status)
+            self.failed[item.url] = is_transient(item.reason, item.status)
         elif isinstance(item, RemovedItem):
             self.archive.mark_removed(self.run_id, item.url, item.reason)
         elif isinstance(item, AliasItem):
             self.archive.link_url(item.url, item.canonical_url)
         elif isinstance(item, ListingItem):
-            self.archive.save_listing_state(self.run_id, item.url, item.status, item.etag,
-                                            item.last_modified)
+            if item.status == 304:
+                self.not_modified.add(item.url)
+                self.archive.save_listing_state(self.run_id, item.url, 304, None, None)
+            else:
+                # Its validators wait for the end of the run (keep_settled_validators).
+                self.listings[item.url] = item
+                self.archive.save_listing_state(self.run_id, item.url, item.status, None,
+                                                None)
         return item
 
     def _store(self, item: PageItem) -> None:
@@ -88,13 +102,49 @@ class StorePipeline:
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)
+            self.failed[item.page.url] = True
         elif item.outcome == "not-article":
+            self.failed[item.page.url] = False
             self.archive.record_failure(self.run_id, item.page.url,
                                         "not an article: no body text found", item.page.status)
+
+    def keep_settled_validators(self) -> None:
+        """Keep the validators (ETag, Last-Modified) of each listing read this run whose
+        every article is archived or failed for good, and whose next pages or
+        sub-sitemaps are settled too. A listing that answers 304 next run is not read,
+        so keeping them earlier would hide for good what a killed run, max_articles or a
+        timeout left behind."""
+        assert self.archive is not None
+        profile = self.crawler.spider.source.profile
+        settled: dict[str, bool] = {}
+
+        def listing_settled(url: str, seen: frozenset[str]) -> bool:
+            if url in self.not_modified or url in seen:
+                return True
+            if url not in self.listings:  # not read: failed, held back or beyond the depth
+                return not self.failed.get(url, False)
+            if url not in settled:
+                listing = self.listings[url]
+                settled[url] = all(self._article_settled(u, profile) for u in listing.links) \
+                    and all(listing_settled(c, seen | {url}) for c in listing.children)
+            return settled[url]
+
+        for url, listing in self.listings.items():
+            if (listing.etag or listing.last_modified) and listing_settled(url, frozenset()):
+                self.archive.keep_listing_validators(url, listing.etag, listing.last_modified)
+
+    def _article_settled(self, url: str, profile: str | None) -> bool:
+        assert self.archive is not None
+        if self.archive.is_archived(url) or self.archive.is_archived(
+                canonical_url_for(url, profile)):
+            return True
+        return url in self.failed and not self.failed[url]
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None or self.archive is None:
             return
+        if reason == "finished":  # an interrupted run leaves requests unanswered
+            self.keep_settled_validators()
         counts = self.archive.run_counts(self.run_id)
         if reason != "finished":
             status = "interrupted" if reason == "shutdown" else "failed"

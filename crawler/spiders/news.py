@@ -69,17 +69,20 @@ class NewsSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         assert self.source is not None
-        yield ListingItem(self.source.name, response.url, response.status,
-                          _header(response, "ETag"), _header(response, "Last-Modified"))
+        validators = (_header(response, "ETag"), _header(response, "Last-Modified"))
         if response.status == 304:
+            yield ListingItem(self.source.name, response.url, 304, *validators)
             return
         links, next_listings = self._read_listing(response)
+        articles = [clean_url(url) for url in links if self.source.is_article_url(url)]
+        yield ListingItem(self.source.name, response.url, response.status, *validators,
+                          links=tuple(dict.fromkeys(articles)),
+                          children=tuple(request.url for request in next_listings))
         # Next pages go out only if this page had something new: ArticleRequestFilter
         # holds them back otherwise.
         yield from next_listings
-        for url in links:
-            if self.source.is_article_url(url):
-                yield self._article(clean_url(url))
+        for url in articles:
+            yield self._article(url)
 
     def _read_listing(self, response: Response) -> tuple[list[str], list[scrapy.Request]]:
         """(links, requests for the listing's next pages or sub-sitemaps)."""
@@ -118,10 +121,13 @@ class NewsSpider(scrapy.Spider):
         assert self.source is not None
         request = failure.request  # type: ignore[attr-defined]
         reason, status = failure_reason(failure)
+        # The URL the crawl was after, not the last hop of its redirects: the reason names
+        # where a redirect led, and the next run finds the first URL again.
+        url = request.meta.get("redirect_urls", [request.url])[0]
         if request.meta.get("kind") == "revisit" and status in GONE:
-            yield RemovedItem(self.source.name, request.url, reason)
+            yield RemovedItem(self.source.name, url, reason)
         else:
-            yield FailureItem(self.source.name, request.url, reason, status)
+            yield FailureItem(self.source.name, url, reason, status)
 
 
 def _header(response: Response, name: str) -> str | None:

@@ -1,0 +1,294 @@
+"""Where the crawler may go, and how much it takes: every request, redirects included.
+
+A source's hosts are the hosts of its entry points (start_urls, feeds, sitemaps, jsonp)
+and the hosts its `allow` regexes name (`^https?://www\\.163\\.com/...` names
+www.163.com; `^https?://[a-z]+\\.163\\.com/...` any host that regex matches). Nothing
+else is fetched:
+
+- a request, or a redirect target, on another host is refused before any DNS lookup or
+  connection, with a `failures` row: "redirect off-site to http://other.example/…";
+- addresses that are not globally routable (loopback, private, link-local such as the
+  cloud metadata address 169.254.169.254, unspecified, CGNAT…), in any spelling
+  (127.1, 2130706433, [::ffff:127.0.0.1], localhost), are refused unless an entry point
+  names that very host and port: the sample site on 127.0.0.1 is named by its seeds, so
+  it works, and a redirect from it to another local port does not;
+- a host name that resolves to such an address is caught once connected, and its
+  response discarded (refusing it before connecting would need a resolver hook);
+- only http and https: a redirect to file:// or ftp:// is refused.
+
+Redirect loops are reported ("redirect loop: A → B → A") instead of being dropped in
+silence by Scrapy's duplicate filter, which would leave the URL with neither an article
+nor a failure.
+
+Sizes: an article page may be at most NEWSARCHIVE_ARTICLE_MAXSIZE bytes (extraction
+costs about 65 bytes of memory per byte of HTML, so a page the size of DOWNLOAD_MAXSIZE
+would cost a worker a gigabyte); listings, feeds and sitemaps DOWNLOAD_MAXSIZE. Both
+bound the body after decompression as well (Scrapy's HttpCompressionMiddleware inflates
+in chunks and stops at the request's download_maxsize), so a gzip bomb costs no more.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request, signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Response
+from w3lib.url import safe_url_string
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+ARTICLE_KINDS = ("article", "revisit")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# Names that mean this machine whatever DNS says (RFC 6761).
+LOOPBACK_NAMES = re.compile(r"^(localhost|localhost\.localdomain|.*\.localhost)\.?$")
+# A host of digits, dots and hex digits is an IPv4 address to getaddrinfo (127.1,
+# 2130706433, 0x7f.0.0.1), whatever it looks like.
+LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$")
+
+
+class Refused(IgnoreRequest):
+    """A request the crawler will not make; str() is the failure's reason as recorded."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    scheme: str
+    host: str  # lower case; an IP address in its canonical spelling
+    port: int
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    loopback_name: bool
+
+    @property
+    def local(self) -> bool:
+        """Not globally routable: the machine itself, or a private network."""
+        return self.loopback or (self.ip is not None and not _unmapped(self.ip).is_global)
+
+    @property
+    def loopback(self) -> bool:
+        return self.loopback_name or (self.ip is not None and _unmapped(self.ip).is_loopback)
+
+
+def _unmapped(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+              ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """::ffff:127.0.0.1 is 127.0.0.1 on the wire."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def endpoint(url: str) -> Endpoint | None:
+    """Scheme, host, port of a URL, IP spellings made canonical; None if it has no host."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+    except ValueError:  # a port that is not a number, a bad IPv6 literal
+        return None
+    if not host:
+        return None
+    ip = parse_ip(host)
+    if ip is not None:
+        ip = _unmapped(ip)  # the address as the connection will use it
+    return Endpoint(parts.scheme.lower(), str(ip) if ip else host, port, ip,
+                    bool(LOOPBACK_NAMES.match(host)))
+
+
+def parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if LEGACY_IPV4.match(host):
+        try:  # the C library's own reading, as the connection would make it
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def host_regexes(allow: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The host part of each allow regex that spells one out after `://`."""
+    found = []
+    for pattern in allow:
+        part = _host_part(pattern.replace(r"\/", "/"))
+        if not part:
+            continue
+        try:
+            found.append(re.compile(part, re.IGNORECASE))
+        except re.error:
+            continue
+    return tuple(found)
+
+
+def _host_part(pattern: str) -> str | None:
+    start = pattern.find("://")
+    if start < 0:
+        return None
+    depth, escaped = 0, False
+    for index, char in enumerate(pattern[start + 3:]):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "/" and depth <= 0:
+            return pattern[start + 3:start + 3 + index]
+    return pattern[start + 3:] or None
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """Which URLs one source may fetch."""
+
+    named: frozenset[tuple[str, int]]  # (host, port) of every entry point
+    named_hosts: frozenset[str]
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def for_source(cls, source: Any) -> HostPolicy:
+        ends = [e for e in (endpoint(u) for u in source.entry_points()) if e is not None]
+        return cls(frozenset((e.host, e.port) for e in ends),
+                   frozenset(e.host for e in ends), host_regexes(source.allow))
+
+    def refusal(self, url: str) -> str | None:
+        """Why `url` may not be fetched; None when it may."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            return f"scheme {scheme}: only http and https are fetched"
+        end = endpoint(url)
+        if end is None:
+            return "no host"
+        if end.local:
+            if (end.host, end.port) in self.named:
+                return None
+            return f"{'loopback' if end.loopback else 'private'} address no seed names"
+        if end.host in self.named_hosts or any(
+                p.fullmatch(end.host) or p.fullmatch(f"{end.host}:{end.port}")
+                for p in self.patterns):
+            return None
+        return "host not among the source's hosts"
+
+    def resolved_refusal(self, url: str, address: Any) -> str | None:
+        """Why a response from `address` (the peer it came from) may not be used."""
+        end = endpoint(url)
+        ip = parse_ip(str(address)) if address is not None else None
+        if end is None or ip is None or (end.host, end.port) in self.named:
+            return None
+        if Endpoint(end.scheme, str(ip), end.port, ip, False).local:
+            return f"{end.host} resolved to {ip}, a non-public address no seed names"
+        return None
+
+
+def refusal_message(request: Request, target: str, why: str) -> str:
+    if request.meta.get("redirect_urls") or target != request.url:
+        return f"redirect off-site to {target} ({why})"
+    return f"off-site: {target} ({why})"
+
+
+def _policy(crawler: Any) -> HostPolicy | None:
+    """The running source's policy, made once per crawl; None for a spider without one."""
+    policy = getattr(crawler, "_newsarchive_hosts", None)
+    if policy is None:
+        source = getattr(crawler.spider, "source", None)
+        if source is None:
+            return None
+        policy = HostPolicy.for_source(source)
+        crawler._newsarchive_hosts = policy
+    return policy
+
+
+class SafetyMiddleware:
+    """Downloader middleware, first in line (before robots.txt is fetched for a host):
+    refuses off-site and local requests, sets each request's size limit, stops a body
+    at that limit, and refuses responses from hosts that resolved to local addresses."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.article_maxsize = crawler.settings.getint("NEWSARCHIVE_ARTICLE_MAXSIZE") \
+            or self.maxsize
+        crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SafetyMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        policy = _policy(self.crawler)
+        why = policy.refusal(request.url) if policy else None
+        if why:
+            raise Refused(refusal_message(request, request.url, why))
+        limit = self.article_maxsize if request.meta.get("kind") in ARTICLE_KINDS \
+            else self.maxsize
+        request.meta["download_maxsize"] = min(request.meta.get("download_maxsize", limit),
+                                               limit)
+        request.meta["newsarchive_bytes"] = 0  # counted afresh on every attempt
+        return None
+
+    def bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:
+        received = request.meta.get("newsarchive_bytes", 0) + len(data)
+        request.meta["newsarchive_bytes"] = received
+        limit = request.meta.get("download_maxsize")
+        if limit and received > limit:
+            # Before Scrapy's own check on the same chunk, which would cancel the download
+            # with an empty message: this failure says what happened (crawler/reasons.py).
+            raise StopDownload(fail=True)
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Any = None) -> Response:
+        policy = _policy(self.crawler)
+        if policy is None:
+            return response
+        why = policy.resolved_refusal(response.url, response.ip_address)
+        if why:
+            raise Refused(refusal_message(request, response.url, why))
+        location = response.headers.get("Location")
+        if response.status in REDIRECT_STATUSES and location:
+            # A redirect Scrapy did not follow: to a scheme it will not fetch (file:, ftp:).
+            target = _join(response.url, location)
+            why = policy.refusal(target)
+            if why:
+                raise Refused(refusal_message(request, target, why))
+        return response
+
+
+def _join(base: str, location: bytes) -> str:
+    return urljoin(base, safe_url_string(location.decode("latin-1")))
+
+
+class _CheckedRedirects:
+    """Redirect middleware mixin: refuse a loop or an off-site target before following it."""
+
+    crawler: Any
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if redirected.url in chain:
+            raise Refused("redirect loop: " + " → ".join([*chain, redirected.url]))
+        policy = _policy(self.crawler)
+        why = policy.refusal(redirected.url) if policy else None
+        if why:
+            raise Refused(refusal_message(request, redirected.url, why))
+        followed = super()._redirect(redirected, request, reason)  # type: ignore[misc]
+        # Loops are caught above; the duplicate filter would otherwise drop a redirect to
+        # a URL already requested this run without a word, and the first URL would end
+        # with neither an article nor a failure.
+        followed.dont_filter = True
+        return followed
+
+
+class SafeRedirectMiddleware(_CheckedRedirects, RedirectMiddleware):
+    """Scrapy's RedirectMiddleware, with loops and off-site targets refused."""
+
+
+class SafeMetaRefreshMiddleware(_CheckedRedirects, MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware, with loops and off-site targets refused."""
