@@ -10,7 +10,8 @@ plain `datasette archive.db` picks it up once the package is installed. What it 
   offers between the search box and MATCH; it also covers `?_search_title=`. Only
   `?_searchmode=raw` bypasses it (raw FTS5 syntax, for users who segment by hand).
   SQL functions for custom queries: zh_query(words), zh_segment(text),
-  zh_snippet(highlight(articles_fts, 1, char(57344), char(57345))).
+  zh_snippet(text, words) (the passage of an article's text around the first match,
+  marked; the index is contentless, so FTS5's own highlight() has no text to mark).
 * A "day" facet: the publication date as written (Beijing time for NetEase). Datasette's
   own date facet uses SQLite's date(), which converts '2025-11-14T07:16:49+08:00' to UTC
   and so files every article published before 08:00 under the previous day.
@@ -33,7 +34,16 @@ from datasette import Response, hookimpl
 from datasette.facets import DateFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
-from archive.fts import FTS_TABLE, HL_CLOSE, HL_OPEN, segment, snippet, to_match, unsegment
+from archive.fts import (
+    FTS_TABLE,
+    HL_CLOSE,
+    HL_OPEN,
+    segment,
+    snippet,
+    text_snippet,
+    to_match,
+    unsegment,
+)
 
 METADATA_FILE = Path(__file__).with_name("metadata.yml")
 TEMPLATE_DB = "archive"  # the database name metadata.yml describes
@@ -79,12 +89,18 @@ def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
     conn.create_function("zh_query", 1, to_match, deterministic=True)
     conn.create_function("zh_segment", 1, segment, deterministic=True)
     conn.create_function("zh_snippet", 1, _zh_snippet, deterministic=True)
+    conn.create_function("zh_snippet", 2, _zh_text_snippet, deterministic=True)
     if database != "_internal" and is_archive(conn):
         conn.create_function("escape_fts", 1, to_match, deterministic=True)
 
 
 def _zh_snippet(marked: str | None) -> str | None:
+    """zh_snippet(highlight(...)): for an FTS5 table that keeps its text (before m005)."""
     return None if marked is None else snippet(unsegment(marked))
+
+
+def _zh_text_snippet(text: str | None, query: str | None) -> str | None:
+    return None if text is None else text_snippet(text, query or "")
 
 
 @hookimpl

@@ -28,6 +28,7 @@ import functools
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -131,13 +132,18 @@ def to_match(query: str) -> str:
     OR, NOT, *, ( or : are searched for as words (or dropped, being punctuation). A query
     with no words at all gives '""', which matches nothing.
     """
-    phrases = []
+    return " AND ".join(phrases(query)) or '""'
+
+
+def phrases(query: str) -> list[str]:
+    """The query's chunks as quoted FTS5 phrases of segmented words (see to_match)."""
+    found = []
     for quoted, bare in _CHUNK.findall(query or ""):
         words = [tok for tok, _ in tokens((quoted or bare).translate(_RESERVED))
                  if _WORDISH.search(tok)]
         if words:
-            phrases.append('"' + " ".join(w.replace('"', '""') for w in words) + '"')
-    return " AND ".join(phrases) or '""'
+            found.append('"' + " ".join(w.replace('"', '""') for w in words) + '"')
+    return found
 
 
 def snippet(marked: str, width: int = 80) -> str:
@@ -166,8 +172,8 @@ def snippet(marked: str, width: int = 80) -> str:
     return ("…" if lo > 0 else "") + window + ("…" if hi < len(marked) else "")
 
 
-def index_article(db: Db, article_id: int,
-                  segmented: tuple[str, str] | None = None) -> None:
+def index_article(db: Db, article_id: int, segmented: tuple[str, str] | None = None,
+                  previous: tuple[str | None, str | None] | None = None) -> None:
     """Bring the index in step with the article's current title and body (or its absence).
 
     Runs inside the caller's transaction (ArchiveWriter.store), so the index never
@@ -175,12 +181,24 @@ def index_article(db: Db, article_id: int,
     `segmented`: (segment(title), segment(text)) of the row as it now stands, computed
     beforehand (the crawl does it in its extraction workers, off the reactor thread);
     without it the row is read back and segmented here.
+
+    `previous`: the (title, text) the row had when it was last indexed, required when it
+    was. The table is contentless (m005: it keeps no copy of the text), so FTS5 removes
+    a row's entries only when told the text they came from; segment() of that text gives
+    exactly those, as long as segment() itself has not changed since (a change to it
+    needs rebuild_index anyway: queries are cut the same way as the index).
     """
     if segmented is None:
         row = db.execute("select title, text from articles where id = ?",
                          [article_id]).fetchone()
         segmented = (segment(row[0]), segment(row[1])) if row is not None else None
-    db.execute(f"delete from {FTS_TABLE} where rowid = ?", [article_id])
+    if db.execute(f"select 1 from {FTS_TABLE} where rowid = ?", [article_id]).fetchone():
+        if previous is None:
+            raise ValueError(f"article {article_id} is indexed: re-indexing it needs the "
+                             "title and text it was indexed with (previous=)")
+        db.execute(f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, title, text) "
+                   "values ('delete', ?, ?, ?)",
+                   [article_id, segment(previous[0]), segment(previous[1])])
     if segmented is not None:
         db.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
                    [article_id, *segmented])
@@ -196,7 +214,11 @@ def rebuild_index(db: Db) -> int:
 
 
 def _rebuild(conn: sqlite3.Connection) -> int:
-    conn.execute(f"delete from {FTS_TABLE}")
+    sql = conn.execute("select sql from sqlite_master where name = ?", [FTS_TABLE]).fetchone()
+    if sql and re.search(r"content\s*=\s*''", sql[0]):
+        conn.execute(f"insert into {FTS_TABLE} ({FTS_TABLE}) values ('delete-all')")
+    else:  # m003's table, before m005 made it contentless
+        conn.execute(f"delete from {FTS_TABLE}")
     count = 0
     for article_id, title, text in conn.execute("select id, title, text from articles"):
         conn.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
@@ -204,6 +226,74 @@ def _rebuild(conn: sqlite3.Connection) -> int:
         count += 1
     conn.execute(f"insert into {FTS_TABLE} ({FTS_TABLE}) values ('optimize')")
     return count
+
+
+# Highlighting --------------------------------------------------------------------------
+# The index keeps no text (contentless), so FTS5's highlight() has nothing to mark. The
+# words are marked by FTS5 all the same, in a one-row table of a private in-memory
+# database holding the segmented text of one line at a time: the same tokenizer and the
+# same phrases as the search, so exactly what matched is marked.
+
+_scratch = threading.local()
+
+
+def _marker() -> sqlite3.Connection:
+    conn = getattr(_scratch, "conn", None)
+    if conn is None:
+        conn = sqlite3.connect(":memory:")
+        conn.execute("create virtual table one using fts5("
+                     "text, tokenize = 'unicode61 remove_diacritics 2')")
+        _scratch.conn = conn
+    return conn
+
+
+def _mark(text: str, expression: str) -> str | None:
+    """`text` with what `expression` matches in it between HL_OPEN and HL_CLOSE; None
+    when it matches nothing."""
+    conn = _marker()
+    with conn:
+        conn.execute("delete from one")
+        conn.execute("insert into one (rowid, text) values (1, ?)", [segment(text)])
+        row = conn.execute("select highlight(one, 0, ?, ?) from one where one match ?",
+                           [HL_OPEN, HL_CLOSE, expression]).fetchone()
+    return unsegment(row[0]) if row and HL_OPEN in row[0] else None
+
+
+def mark_title(title: str | None, query: str) -> str:
+    """The title with the query's words marked (as they matched: by words)."""
+    found = phrases(query)
+    marked = _mark(title, " OR ".join(found)) if title and found else None
+    return marked or (title or "")
+
+
+def text_snippet(text: str | None, query: str, width: int = 80) -> str:
+    """About `width` characters of the text around the first match of the query, its
+    words marked (see snippet()); the text's start when nothing in it matches.
+
+    Only lines holding one of the query's words (a cheap substring test) are segmented,
+    from the first on, and the lines after it as far as the window reaches; the whole
+    text when no line passes the test (an accented word the index folds, say)."""
+    text = text or ""
+    found = phrases(query)
+    if not found:
+        return snippet(text, width)
+    expression = " OR ".join(found)
+    words = {w.casefold() for p in found for w in p.strip('"').replace('""', '"').split(" ")}
+    lines = text.split("\n")
+    offset = 0
+    for i, line in enumerate(lines):
+        folded = line.casefold()
+        marked = _mark(line, expression) if any(w in folded for w in words) else None
+        if marked is None:
+            offset += len(line) + 1
+            continue
+        after, reach = [], len(line) - marked.index(HL_OPEN)
+        for more in lines[i + 1:]:  # marked as far as the window can reach
+            after.append(_mark(more, expression) or more if reach < width else more)
+            reach += len(more) + 1
+        return snippet("\n".join([text[:offset] + marked, *after]), width)
+    marked = _mark(text, expression)
+    return snippet(marked or text, width)
 
 
 def search(db: Db, query: str, *, source: str | None = None, since: str | None = None,
@@ -222,28 +312,19 @@ def search(db: Db, query: str, *, source: str | None = None, since: str | None =
     if since:
         where.append("coalesce(a.published_at, a.first_seen_at) >= :since")
         params["since"] = since
-    # Pick the page of hits first, then highlight only those: highlight() re-reads the whole
-    # body, which over every hit of a common word would cost seconds.
+    # Pick the page of hits first, then mark only those (archive.fts: text_snippet).
     sql = f"""
-    with hits as (
-        select a.id from articles a where {" and ".join(where)}
-        order by coalesce(a.published_at, a.first_seen_at) desc, a.id desc limit :limit
-    )
-    select a.id, a.title, a.url, a.source, a.published_at, a.first_seen_at,
-           highlight({FTS_TABLE}, 0, :open, :close) as title_marked,
-           highlight({FTS_TABLE}, 1, :open, :close) as text_marked
-    from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid
-    where {FTS_TABLE} match :match and {FTS_TABLE}.rowid in (select id from hits)
-    order by coalesce(a.published_at, a.first_seen_at) desc, a.id desc
+    select a.id, a.title, a.url, a.source, a.published_at, a.first_seen_at, a.text
+    from articles a where {" and ".join(where)}
+    order by coalesce(a.published_at, a.first_seen_at) desc, a.id desc limit :limit
     """
-    params.update({"open": HL_OPEN, "close": HL_CLOSE})
     cursor = db.execute(sql, params)
     names = [d[0] for d in cursor.description]
     hits = []
-    for values in cursor:
+    for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
-        title = unsegment(row.pop("title_marked") or "")
-        row["title_marked"] = title or (row["title"] or "")
-        row["snippet"] = snippet(unsegment(row.pop("text_marked") or ""))
+        text = row.pop("text")
+        row["title_marked"] = mark_title(row["title"], query)
+        row["snippet"] = text_snippet(text, query)
         hits.append(row)
     return hits

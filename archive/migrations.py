@@ -149,8 +149,44 @@ def m004_page_extraction(db: sqlite_utils.Database) -> None:
                         "text_chars"], index_name="pages_run_extraction")
 
 
+def m005_contentless_fts(db: sqlite_utils.Database) -> None:
+    """The search index without its own copy of the segmented title and body.
+
+    m003's table stored them again (FTS5's content): ~9 KB an article of NetEase, a
+    sixth of the archive with the raw page zstd-compressed. A contentless table keeps only
+    the index; search snippets come from `articles` (archive/fts.py). The index is copied
+    from the old table's stored text, exactly as indexed, without segmenting anything
+    again. The freed pages are reused by later writes; `VACUUM` returns them to the file
+    system.
+    """
+    db.execute("create virtual table articles_fts_contentless using fts5("
+               "title, text, content = '', tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute("insert into articles_fts_contentless (rowid, title, text) "
+               "select rowid, title, text from articles_fts")
+    db.execute("drop table articles_fts")
+    db.execute("alter table articles_fts_contentless rename to articles_fts")
+    db.execute("insert into articles_fts (articles_fts) values ('optimize')")
+
+
+def m006_page_codecs(db: sqlite_utils.Database) -> None:
+    """Raw pages in zstd, with a dictionary per site (archive/pagecodec.py).
+
+    `pages.codec` says how each body is stored; the rows stored before are zlib and stay
+    so. `page_dicts` keeps the dictionaries (never changed nor deleted: rows name them).
+    """
+    db["pages"].add_column("codec", str, not_null_default="zlib")
+    db["page_dicts"].create(
+        {"id": int, "site": str, "created_at": str, "pages": int, "size": int,
+         "dict": bytes},
+        pk="id", not_null={"site", "created_at", "dict"})
+    db["page_dicts"].create_index(["site", "id"])
+    # The pages stored without a dictionary are few (a site's first ones): found by site
+    # through this small index, never by reading `codec` (after the body) from every row.
+    db.execute("create index pages_zstd_plain on pages(url) where codec = 'zstd'")
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
-                               m004_page_extraction]
+                               m004_page_extraction, m005_contentless_fts, m006_page_codecs]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

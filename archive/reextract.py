@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -24,11 +23,11 @@ import sqlite_utils
 
 from archive.fts import index_article
 from archive.neardup import index_fingerprint
+from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.store import content_hash, now_iso
 from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint, fingerprint
-from pipelines.extract import extract_article
 from pipelines.pool import extraction_pool
 from pipelines.types import Article
 
@@ -87,10 +86,15 @@ def targets(db: sqlite_utils.Database, source: str | None = None,
         "select fetched_at >= ? from pages where id = ?", [since, t.page_id]).fetchone()[0]]
 
 
-def extract_stored(blob: bytes, url: str, content_type: str | None, profile: str | None,
+def extract_stored(body: bytes, url: str, content_type: str | None, profile: str | None,
                    fetched_at: str) -> tuple[Article | None, Fingerprint | None]:
-    """A stored page's extraction and fingerprint: runs in a pool worker."""
-    article = extract_article(zlib.decompress(blob), url, content_type=content_type,
+    """A stored page's extraction and fingerprint: runs in a pool worker. `body`: the
+    raw page (decompress_page: the dictionaries it may need are in the archive).
+    Imports the extraction here, in the worker: the `newsarchive` command imports this
+    module for every subcommand, a crawl included, which does not need trafilatura."""
+    from pipelines.extract import extract_article
+
+    article = extract_article(body, url, content_type=content_type,
                               profile=profile, fetched_at=fetched_at)
     return article, fingerprint(article["text"]) if article else None
 
@@ -127,15 +131,17 @@ def _submit(db: sqlite_utils.Database, pool: Any, target: Target,
             ) -> tuple[Target, str, Future | None]:
     if target.page_id is None:
         return target, "", None
-    blob, url, content_type, profile, fetched_at, article_profile = db.execute(
-        "select p.body, p.final_url, p.content_type, p.profile, p.fetched_at, a.profile "
+    blob, codec, url, content_type, profile, fetched_at, article_profile = db.execute(
+        "select p.body, p.codec, p.final_url, p.content_type, p.profile, p.fetched_at, "
+        "a.profile "
         "from pages p join articles a on a.id = p.article_id where p.id = ?",
         [target.page_id]).fetchone()
     if profile is None:
         # A page stored before the profile was recorded: the article says which profile
         # extracted it then, unless that was the generic path (then the host decides).
         profile = article_profile if article_profile != "generic" else None
-    future = pool.submit(extract_stored, blob, url, content_type, profile, fetched_at)
+    future = pool.submit(extract_stored, decompress_page(db, (blob, codec)), url,
+                         content_type, profile, fetched_at)
     return target, fetched_at, future
 
 
@@ -190,7 +196,7 @@ def update_article(db: sqlite_utils.Database, article_id: int, fresh: Article,
         if refreshed:
             db["articles"].update(article_id, refreshed)
         if {"title", "text"} & set(changes):
-            index_article(db, article_id)
+            index_article(db, article_id, previous=(stored["title"], stored["text"]))
         if "text" in changes:
             if print_ is not None:
                 index_fingerprint(db, article_id, print_)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
-import zlib
+import sqlite3
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,10 +22,18 @@ import sqlite_utils
 from archive.fts import index_article
 from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
+from archive.pagecodec import (
+    compress_page,
+    site_of,
+    train_site_dictionary,
+    with_site_dictionary,
+)
 from archive.revisions import record_revision
 from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint
 from pipelines.types import Article
+
+logger = logging.getLogger(__name__)
 
 Outcome = Literal["new", "near-duplicate", "duplicate", "revised", "unchanged", "not-article"]
 # Outcomes that leave the article row as it was, and so its search index entry.
@@ -90,16 +99,6 @@ def process_alive(pid: int, started_at: str | None = None) -> bool:
     return True
 
 
-def compress(body: bytes) -> bytes:
-    """The stored form of a raw page. Level 6: on 270 KB NetEase pages level 9 saves under
-    1% more for 1.5x the time, level 1 costs 13% more space (bench/README.md)."""
-    return zlib.compress(body, 6)
-
-
-def decompress(blob: bytes) -> bytes:
-    return zlib.decompress(blob)
-
-
 class ArchiveWriter:
     """The crawl's view of the archive: runs, pages, articles, failures, revisits.
 
@@ -111,6 +110,8 @@ class ArchiveWriter:
                  revisit_after: tuple[timedelta, ...] = ()) -> None:
         self.db = db
         self.revisit_after = revisit_after
+        # Sites whose dictionary could not be trained yet: their page count to try again at.
+        self._training_due: dict[str, int] = {}
 
     # Runs and failures -------------------------------------------------------------
 
@@ -236,25 +237,39 @@ class ArchiveWriter:
     def store(self, run_id: int | None, source: str, page: FetchedPage,
               article: Article | None, *, fingerprint: Fingerprint | None = None,
               revisit: bool = False, segmented: tuple[str, str] | None = None,
-              body_blob: bytes | None = None, profile: str | None = None) -> Outcome:
+              body_blob: bytes | None = None, body_codec: str | None = None,
+              profile: str | None = None) -> Outcome:
         """Store the page and what it holds, in one transaction; say what it was.
 
         What the crawl computes in its extraction workers, so that the reactor thread
         does not: `fingerprint` (near-duplicate detection), `segmented` (the article's
         title and text as archive.fts.segment gives them, for the search index) and
-        `body_blob` (compress(page.body)). Each is computed here when not given.
+        `body_blob` with its `body_codec` (archive.pagecodec.compress_page of the page).
+        Each is computed here when not given.
         `profile`: the seeds' profile the page was extracted with (None: the host's).
         """
+        outcome = self._store(run_id, source, page, article, fingerprint, revisit,
+                              segmented, body_blob, body_codec, profile)
+        try:
+            self._train_if_due(page.url)
+        except sqlite3.Error as exc:  # the page is stored; its site trains another time
+            logger.warning("page dictionary for %s not trained: %s", site_of(page.url), exc)
+        return outcome
+
+    def _store(self, run_id: int | None, source: str, page: FetchedPage,
+               article: Article | None, fingerprint: Fingerprint | None, revisit: bool,
+               segmented: tuple[str, str] | None, body_blob: bytes | None,
+               body_codec: str | None, profile: str | None) -> Outcome:
         with write_transaction(self.db):
             page_id = self._insert_page(
-                run_id, page, body_blob,
+                run_id, page, body_blob, body_codec,
                 extraction=page_extraction(page.final_url, profile, article))
             if article is None:
                 return "not-article"
-            article_id, outcome = self._place_article(source, page, article, fingerprint,
-                                                      revisit)
+            article_id, outcome, previous = self._place_article(source, page, article,
+                                                                fingerprint, revisit)
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
-                index_article(self.db, article_id, segmented)
+                index_article(self.db, article_id, segmented, previous)
             urls = {page.url, page.final_url, article["url"], article["canonical_url"]}
             self.db.conn.executemany(
                 "insert or ignore into article_urls (url, article_id, first_seen_at) "
@@ -291,28 +306,52 @@ class ArchiveWriter:
                                         "reason": f"removed: {reason}", "at": now_iso()})
         return True
 
+    def _train_if_due(self, url: str) -> None:
+        """Train the site's page dictionary once it has enough pages (pagecodec)."""
+        site = site_of(url)
+        if not site or self._training_due.get(site, 0) < 0:
+            return
+        # `codec = 'zstd'` as written: what lets SQLite use the partial index.
+        row = self.db.execute("select 1 from pages indexed by pages_zstd_plain "
+                              "where codec = 'zstd' and url = ? limit 1", [url]).fetchone()
+        if row is None:  # this page has the site's dictionary (or is not a page stored)
+            return
+        from archive.pagecodec import TRAIN_AFTER, site_page_ids
+
+        count = len(site_page_ids(self.db, site))
+        if count < max(TRAIN_AFTER, self._training_due.get(site, 0)):
+            return
+        if train_site_dictionary(self.db, site) is None:
+            self._training_due[site] = 2 * count  # too little to train on: later
+        else:
+            self._training_due[site] = -1
+
     def _place_article(self, source: str, page: FetchedPage, article: Article,
-                       fingerprint: Fingerprint | None, revisit: bool) -> tuple[int, Outcome]:
+                       fingerprint: Fingerprint | None, revisit: bool,
+                       ) -> tuple[int, Outcome, tuple[str, str] | None]:
+        """(article id, outcome, the (title, text) its search index entry was made of
+        when a revision changes it)."""
         digest = content_hash(article["text"])
         stored = self._row("select * from articles where canonical_url = ?",
                            article["canonical_url"])
         if stored is not None:
             if not revisit:
-                return stored["id"], "duplicate"
+                return stored["id"], "duplicate", None
             changes = record_revision(self.db, stored, article, digest, page.fetched_at)
             if changes and fingerprint is not None:
                 index_fingerprint(self.db, stored["id"], fingerprint)
             self._schedule_next_check(stored, page.fetched_at)
-            return stored["id"], "revised" if changes else "unchanged"
+            return (stored["id"], "revised" if changes else "unchanged",
+                    (stored["title"], stored["text"]))
         same_text = self._row("select id from articles where content_hash = ? order by id",
                               digest)
         if same_text is not None:
-            return same_text["id"], "duplicate"
+            return same_text["id"], "duplicate", None
         near = find_near_duplicate(self.db, fingerprint) if fingerprint else None
         article_id = self._insert_article(source, page, article, digest, near)
         if fingerprint is not None:
             index_fingerprint(self.db, article_id, fingerprint)
-        return article_id, "near-duplicate" if near else "new"
+        return article_id, "near-duplicate" if near else "new", None
 
     def _insert_article(self, source: str, page: FetchedPage, article: Article, digest: str,
                         near: tuple[int, float] | None) -> int:
@@ -356,13 +395,18 @@ class ArchiveWriter:
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def _insert_page(self, run_id: int | None, page: FetchedPage,
-                     body_blob: bytes | None = None,
+                     body_blob: bytes | None = None, body_codec: str | None = None,
                      extraction: dict[str, Any] | None = None) -> int:
+        if body_blob is None or body_codec is None:
+            body_blob, body_codec = compress_page(self.db, site_of(page.url), page.body)
+        else:
+            body_blob, body_codec = with_site_dictionary(self.db, site_of(page.url),
+                                                         body_blob, body_codec)
         return self._insert("pages", {
             "url": page.url, "final_url": page.final_url, "status": page.status,
             "headers": json.dumps(page.headers, ensure_ascii=False),
             "content_type": page.content_type, "fetched_at": page.fetched_at,
-            "body": body_blob if body_blob is not None else compress(page.body),
+            "body": body_blob, "codec": body_codec,
             "body_size": len(page.body), "run_id": run_id,
             **(extraction or {}),
         })

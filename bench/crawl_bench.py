@@ -236,9 +236,10 @@ def measure_extraction(pages: list[tuple[str, bytes]]) -> dict:
 
 
 def measure_compression(pages: list[tuple[str, bytes]]) -> list[dict]:
-    """KB per stored page and ms to compress one, for the archive's zlib level and the
-    alternatives: other zlib levels, and zstd with a dictionary trained on the site's
-    pages (the first half of the sample trains it, the second half is measured)."""
+    """KB per stored page and ms to compress one: zlib (the archive's codec before m006),
+    zstd alone, and zstd with a dictionary trained on the site's pages as the archive
+    does it (archive/pagecodec.py: the first 100 pages of the sample train it, the
+    second half is measured)."""
     import zlib
 
     from backports import zstd
@@ -254,18 +255,27 @@ def measure_compression(pages: list[tuple[str, bytes]]) -> list[dict]:
         rows.append({"method": name, "kb_per_page": sum(sizes) / len(sizes) / 1024,
                      "ms_per_page": 1000 * elapsed / len(test)})
 
-    for level in (1, 6, 9):
-        row(f"zlib level {level}" + (" (the archive's)" if level == 6 else ""),
+    from archive import pagecodec
+
+    for level in (6, 9):
+        row(f"zlib level {level}" + (" (before m006)" if level == 6 else ""),
             lambda body, level=level: zlib.compress(body, level))
-    for level in (3, 19):
-        row(f"zstd level {level}", lambda body, level=level: zstd.compress(body, level))
+    for level in (3, 6, 10):
+        row(f"zstd level {level}" + (" (a site's first pages)" if level == pagecodec.LEVEL
+                                     else ""),
+            lambda body, level=level: zstd.compress(body, level))
+    samples = train[: pagecodec.SAMPLES]
+    size = min(pagecodec.MAX_DICT_SIZE,
+               sum(map(len, samples)) // pagecodec.SAMPLE_BYTES_PER_DICT_BYTE)
     started = time.perf_counter()
-    trained = zstd.train_dict(train, 512 * 1024)
+    trained = zstd.ZstdDict(zstd.train_dict(samples, size).dict_content)
     train_s = time.perf_counter() - started
-    for level in (3, 19):
-        row(f"zstd level {level}, 512 KB dictionary trained on {len(train)} pages "
-            f"({train_s:.1f} s)", lambda body, level=level: zstd.compress(body, level,
-                                                                          zstd_dict=trained))
+    for level in (3, 6, 10, 19):
+        name = (f"zstd level {level}, {size // 1024} KB dictionary trained on "
+                f"{len(samples)} pages ({train_s:.1f} s)")
+        row(name + (" (the archive's)" if level == pagecodec.LEVEL else ""),
+            lambda body, level=level: zstd.compress(body, level,
+                                                    zstd_dict=trained.as_digested_dict))
     return rows
 
 
@@ -294,6 +304,11 @@ def measure_crawl(workdir: Path, seeds: Path, pages: int, server_pid: int,
     articles = conn.execute("select count(*) from articles").fetchone()[0]
     failures = conn.execute("select count(*) from failures").fetchone()[0]
     body_bytes = conn.execute("select coalesce(sum(length(body)), 0) from pages").fetchone()[0]
+    try:  # where the bytes are: tables and indexes, per article (SQLite's dbstat)
+        by_table = {name: size / max(articles, 1) / 1024 for name, size in conn.execute(
+            "select name, sum(pgsize) from dbstat group by name order by 2 desc")}
+    except sqlite3.OperationalError:  # SQLite built without dbstat
+        by_table = {}
     conn.close()
     db_bytes = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal")
                    if Path(str(db) + s).exists())
@@ -314,6 +329,7 @@ def measure_crawl(workdir: Path, seeds: Path, pages: int, server_pid: int,
         "server_cpu_s": server_cpu, "server_cores": server_cpu / wall,
         "db_bytes": db_bytes, "kb_per_article": db_bytes / max(articles, 1) / 1024,
         "body_kb_per_article": body_bytes / max(articles, 1) / 1024,
+        "kb_per_article_by_table": by_table,
         "settings": settings, "log": str(log), "db": str(db),
     }
 
@@ -396,6 +412,14 @@ def report(results: dict) -> str:
                      f"body {crawl['body_kb_per_article']:.1f} KB",
                      f"target <= {TARGETS['kb_per_article']} KB: "
                      f"{verdict(crawl['kb_per_article'], 30, higher=False)}"))
+        tables = crawl.get("kb_per_article_by_table") or {}
+        if tables:
+            top = sorted(tables.items(), key=lambda kv: -kv[1])[:5]
+            other = sum(tables.values()) - sum(kb for _, kb in top)
+            rows.append(("   per article by table (dbstat)",
+                         ", ".join(f"{name} {kb:.1f}" for name, kb in top[:3]),
+                         ", ".join(f"{name} {kb:.1f}" for name, kb in top[3:]),
+                         f"other {other:.1f} KB"))
         for option in results.get("compression", []):
             rows.append((f"   body: {option['method']}", f"{option['kb_per_page']:.1f} KB",
                          f"{option['ms_per_page']:.1f} ms", ""))

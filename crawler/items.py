@@ -12,7 +12,8 @@ from pipelines.types import Article
 @dataclass
 class PageItem:
     """A fetched article page. ExtractPipeline fills `article` (None: no article in it),
-    `fingerprint`, `segmented` and `body_blob`; StorePipeline sets `outcome`."""
+    `fingerprint`, `segmented`, `body_blob` and `body_codec`; StorePipeline sets
+    `outcome`."""
 
     source: str
     profile: str | None
@@ -22,6 +23,7 @@ class PageItem:
     fingerprint: Fingerprint | None = None
     segmented: tuple[str, str] | None = None  # segmented title and text, for the FTS index
     body_blob: bytes | None = None  # the page compressed as the archive stores it
+    body_codec: str | None = None  # how: `pages.codec` (archive/pagecodec.py)
     extract_error: str | None = None
     outcome: str | None = None
 

@@ -10,26 +10,29 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from archive import open_archive
+from archive.db import resolve_db_path
+from archive.pagecodec import site_of
 from archive.store import ArchiveWriter
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
 from crawler.reasons import is_transient
-from pipelines.pool import extraction_pool
+from pipelines.pool import extraction_pool, run_extraction
 from pipelines.urls import canonical_url_for
-from pipelines.work import Extracted, extract_and_fingerprint
 
-__all__ = ["ExtractPipeline", "Extracted", "StorePipeline", "extract_and_fingerprint"]
+__all__ = ["ExtractPipeline", "StorePipeline"]
 
 
 class ExtractPipeline:
     """Fill `PageItem.article`, its fingerprint, its segmented title and text and the
     compressed page, off the reactor thread (pipelines/work.py)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, archive: str | None = None) -> None:
         self.workers = workers
+        self.archive = archive  # its path: workers read the sites' page dictionaries
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0))
+        return cls(crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0),
+                   str(resolve_db_path(crawler.settings.get("NEWSARCHIVE_DB")).resolve()))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
@@ -37,10 +40,11 @@ class ExtractPipeline:
         page = item.page
         loop = asyncio.get_running_loop()
         try:
-            item.article, item.fingerprint, item.segmented, item.body_blob = (
-                await loop.run_in_executor(
-                    extraction_pool(self.workers), extract_and_fingerprint, page.body,
-                    page.final_url, page.content_type, item.profile, page.fetched_at))
+            (item.article, item.fingerprint, item.segmented, item.body_blob,
+             item.body_codec) = await loop.run_in_executor(
+                extraction_pool(self.workers), run_extraction, page.body, page.final_url,
+                page.content_type, item.profile, page.fetched_at, self.archive,
+                site_of(page.url))
         except Exception as exc:  # a worker crash must not end the crawl
             item.extract_error = f"extraction failed: {type(exc).__name__}: {exc}"[:500]
         return item
@@ -98,7 +102,7 @@ class StorePipeline:
         item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article,
                                           fingerprint=item.fingerprint, revisit=item.revisit,
                                           segmented=item.segmented, body_blob=item.body_blob,
-                                          profile=item.profile)
+                                          body_codec=item.body_codec, profile=item.profile)
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)

@@ -1,7 +1,9 @@
 """What an extraction worker process does with one page: everything CPU-heavy about it.
 
 Kept apart from pipelines/crawl.py (the Scrapy pipelines) so that the worker processes
-import only what extraction needs: not Scrapy, Twisted or the archive writer's callers.
+import only what extraction needs: not Scrapy, Twisted or the archive writer's callers;
+and the crawl process does not import it (it hands pages over by pipelines.pool's
+run_extraction), so that it does not hold trafilatura, lxml, numpy or datasketch.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from archive.fts import segment
-from archive.store import compress
+from archive.pagecodec import compress_for_archive
 from pipelines.dedup import Fingerprint, fingerprint
 from pipelines.extract import extract_article
 from pipelines.types import Article
@@ -21,20 +23,24 @@ class Extracted(NamedTuple):
     article: Article | None
     fingerprint: Fingerprint | None
     segmented: tuple[str, str] | None  # (segment(title), segment(text)) for the FTS index
-    body_blob: bytes  # compress(body): what `pages.body` stores
+    body_blob: bytes  # the page as `pages.body` stores it
+    body_codec: str  # and how: `pages.codec` (archive/pagecodec.py)
 
 
 def extract_and_fingerprint(body: bytes, url: str, content_type: str | None,
-                            profile: str | None, fetched_at: str) -> Extracted:
+                            profile: str | None, fetched_at: str, archive: str | None = None,
+                            site: str | None = None) -> Extracted:
     """Extract, fingerprint, segment for search and compress the page, in one call to a
-    worker process. The compressed page goes back instead of the page: a fifth of the
-    bytes to pickle."""
+    worker process. The compressed page goes back instead of the page: a twentieth of
+    the bytes to pickle. `archive` (its path) and `site` (pagecodec.site_of of the page's
+    URL): compress with the site's dictionary in that archive, if it has one."""
     article = extract_article(body, url, content_type=content_type, profile=profile,
                               fetched_at=fetched_at)
+    blob, codec = compress_for_archive(archive, site, body)
     if article is None:
-        return Extracted(None, None, None, compress(body))
+        return Extracted(None, None, None, blob, codec)
     return Extracted(article, fingerprint(article["text"]),
-                     (segment(article["title"]), segment(article["text"])), compress(body))
+                     (segment(article["title"]), segment(article["text"])), blob, codec)
 
 
 def warm_up() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import pytest
 
 from archive import open_archive, resolve_db_path
 from archive.migrations import MIGRATIONS, apply_migrations
+from archive.pagecodec import decompress_page
 from archive.store import ArchiveWriter, content_hash
 from conftest import make_article, make_page
 
@@ -42,7 +42,7 @@ def test_store_new_article_with_page_and_urls(writer: ArchiveWriter) -> None:
     [article] = writer.db["articles"].rows
     assert article["source"] == "s" and article["content_hash"] == content_hash(article["text"])
     [page] = writer.db["pages"].rows
-    assert zlib.decompress(page["body"]) == b"<html>raw</html>"
+    assert decompress_page(writer.db, page) == b"<html>raw</html>"
     assert page["article_id"] == article["id"] and page["run_id"] == run
     assert writer.is_archived(url)
     assert writer.finish_run(run, "ok", "finished")["articles_new"] == 1

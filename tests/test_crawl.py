@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from pathlib import Path
 
 import pytest
 
+from archive.pagecodec import decompress_page
 from conftest import FIXTURES, article_cases, load_json, run_cli
 from newsarchive.demo import write_sample_seeds
 from newsarchive.samplesite import SampleSite
@@ -94,13 +94,15 @@ def test_reference_article_as_the_reference_says(crawled: tuple[SampleSite, Path
 def test_raw_pages_kept_compressed_and_urls_linked(
         crawled: tuple[SampleSite, Path, str]) -> None:
     site, db, _ = crawled
-    pages = rows(db, "select url, body, status, headers, article_id from pages")
+    pages = rows(db, "select url, body, codec, status, headers, article_id from pages")
     assert pages
+    connection = sqlite3.connect(db)
     for page in pages:
         path = page["url"].removeprefix(site.base_url)
         route = site.route(path)
         assert route is not None
-        assert zlib.decompress(page["body"]) == route.body_file.read_bytes()
+        assert page["codec"] == "zstd"  # the sample site's few pages train no dictionary
+        assert decompress_page(connection, dict(page)) == route.body_file.read_bytes()
         assert json.loads(page["headers"])
     www_and_m = rows(db, """select article_id, count(*) as n from article_urls
                             where url like '%/www.163.com/news/article/%'

@@ -204,11 +204,22 @@ def test_index_article_after_reextraction_and_rebuild(tmp_path: Path) -> None:
     db = open_archive(path)
     # What a re-extraction does: rewrite the row, then re-index it in the same transaction.
     with db.atomic():
+        before = db["articles"].get(ids["tesla"])
         db["articles"].update(ids["tesla"], {"title": "Model Y 焕新版上市"})
-        index_article(db, ids["tesla"])
+        # Contentless index: it is told what the row was indexed with.
+        with pytest.raises(ValueError, match="previous"):
+            index_article(db, ids["tesla"])
+        index_article(db, ids["tesla"], previous=(before["title"], before["text"]))
+    # The old title's words are forgotten, the new one's found, in the title column.
+    def in_titles(word: str) -> list[tuple[int]]:
+        return db.execute(f"select rowid from {FTS_TABLE} where {FTS_TABLE} match ?",
+                          [f"title : {to_match(word)}"]).fetchall()
+
+    assert in_titles("扩产") == [] and in_titles("焕新版") == [(ids["tesla"],)]
     assert titles_of(search(db, "焕新版")) == ["Model Y 焕新版上市"]
     assert titles_of(search(db, "Gigafactory")) == ["Model Y 焕新版上市"]  # still in the body
-    db.execute(f"delete from {FTS_TABLE}")
+    with db.atomic():
+        db.execute(f"insert into {FTS_TABLE} ({FTS_TABLE}) values ('delete-all')")
     assert search(db, "乌镇") == []
     assert rebuild_index(db) == 4
     assert titles_of(search(db, "乌镇")) == [REFERENCE_TITLE]

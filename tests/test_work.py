@@ -3,15 +3,15 @@ as computed: the same rows and search index as when the archive computes it itse
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 from archive import open_archive
-from archive.fts import FTS_TABLE, search, segment
+from archive.fts import FTS_TABLE, search, segment, to_match
+from archive.pagecodec import compress_page, decompress_page
 from archive.store import ArchiveWriter, FetchedPage
 from conftest import make_article, make_page
-from pipelines.crawl import extract_and_fingerprint
 from pipelines.dedup import fingerprint
+from pipelines.work import extract_and_fingerprint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "netease" / "dy-post2020-reference"
 URL = "https://www.163.com/dy/article/KEK0A3PK0527D7QO.html"
@@ -24,23 +24,27 @@ def test_worker_returns_article_fingerprint_segments_and_compressed_page() -> No
     assert done.article is not None and done.article["title"]
     assert done.fingerprint == fingerprint(done.article["text"])
     assert done.segmented == (segment(done.article["title"]), segment(done.article["text"]))
-    assert zlib.decompress(done.body_blob) == body
+    assert done.body_codec == "zstd"  # no archive given: no dictionary
+    assert decompress_page(None, (done.body_blob, done.body_codec)) == body
 
 
 def test_worker_on_a_page_without_article() -> None:
     body = b"<html><body><p>404</p></body></html>"
     done = extract_and_fingerprint(body, URL, "text/html", "netease", "2025-11-14T09:30:00Z")
     assert (done.article, done.fingerprint, done.segmented) == (None, None, None)
-    assert zlib.decompress(done.body_blob) == body
+    assert decompress_page(None, (done.body_blob, done.body_codec)) == body
 
 
 def _snapshot(path: Path) -> tuple:
     db = open_archive(path)
-    return (db.execute(f"select rowid, title, text from {FTS_TABLE} order by rowid").fetchall(),
+    # The index keeps no text (contentless): compare what each word finds.
+    words = ["乌镇", "互联网", "小镇", "第二段", "智能网联汽车", "汽车", "新标题", "标题"]
+    return ([db.execute(f"select rowid from {FTS_TABLE} where {FTS_TABLE} match ? "
+                        "order by rowid", [to_match(w)]).fetchall() for w in words],
             db.execute("select id, canonical_url, title, text, duplicate_of from articles "
                        "order by id").fetchall(),
             db.execute("select url, article_id from article_urls order by url").fetchall(),
-            db.execute("select id, url, body, body_size, article_id from pages "
+            db.execute("select id, url, body, codec, body_size, article_id from pages "
                        "order by id").fetchall())
 
 
@@ -60,7 +64,8 @@ def _store_all(writer: ArchiveWriter, precomputed: bool) -> list[str]:
         extra = {}
         if precomputed:
             extra = {"segmented": (segment(article["title"]), segment(article["text"])),
-                     "body_blob": zlib.compress(page.body, 6)}
+                     **dict(zip(("body_blob", "body_codec"),
+                                compress_page(None, None, page.body), strict=True))}
         outcomes.append(writer.store(None, "s", page, article, revisit=revisit,
                                      fingerprint=fingerprint(article["text"]), **extra))
     return outcomes

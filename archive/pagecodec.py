@@ -1,0 +1,247 @@
+"""How raw pages are stored: zstd with a dictionary trained on the site's own pages.
+
+A site's pages share most of their bytes with each other (template, inline CSS and
+scripts, the hot lists), which a compressor only sees when it is given them beforehand:
+on NetEase-like pages of ~270 KB, zlib stores ~49 KB, zstd alone ~47 KB, zstd with a
+512 KB dictionary trained on 100 of the site's pages ~12 KB (bench/README.md).
+
+`pages.codec` names how each row's `body` is stored:
+
+* `zlib`: zlib (rows stored before migration m006, which keep working);
+* `zstd`: a zstd frame, no dictionary (a site's first pages, before it has one);
+* `zstd-dict:<id>`: a zstd frame made with the dictionary `page_dicts.id = <id>`.
+
+A site is the host of the requested URL (`site_of`). Once TRAIN_AFTER of a site's pages
+are archived and it has no dictionary, ArchiveWriter.store trains one on the newest of
+them (`train_site_dictionary`), keeps it in `page_dicts` (never changed nor deleted, so
+every row naming it stays readable) and re-stores that site's `zstd` pages with it.
+
+Every reader of `pages.body` goes through `decompress_page`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import sqlite3
+import threading
+import zlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlite_utils
+from backports import zstd
+
+ZLIB = "zlib"
+ZSTD = "zstd"
+DICT_PREFIX = "zstd-dict:"
+# With a 512 KB dictionary, on the benchmark's pages (bench/README.md): level 6 stores
+# 10.8 KB in 0.6 ms and its compressor holds ~9 MB; level 10, 10.5 KB in 1.5 ms but ~31 MB
+# (in every process that compresses: the crawl and each worker); level 3, 12.0 KB, ~3 MB.
+LEVEL = 6
+TRAIN_AFTER = 100  # a site's pages archived before its dictionary is trained
+SAMPLES = 100  # the newest pages of the site it is trained on
+MAX_DICT_SIZE = 512 * 1024
+# zstd's trainer fails (a poor dictionary of ~120 KB) when asked for more than ~1/40 of
+# the sample's bytes; 1/50 leaves a margin.
+SAMPLE_BYTES_PER_DICT_BYTE = 50
+MIN_DICT_SIZE = 4 * 1024  # sites whose pages are tiny get no dictionary
+
+Db = sqlite_utils.Database | sqlite3.Connection
+
+# Dictionaries by (archive file, page_dicts.id): rows are never changed, so they can be
+# kept for the life of the process. A frame records its dictionary's zstd id, checked on
+# every use, so a stale entry (another archive at the same path) cannot decode wrongly.
+_dicts: dict[tuple[str, int], zstd.ZstdDict] = {}
+_lock = threading.Lock()
+
+
+def site_of(url: str) -> str:
+    """The site a page's dictionary is chosen by: the host (and port) of its URL."""
+    return urlsplit(url).netloc.lower()
+
+
+def codec_dict_id(codec: str) -> int | None:
+    return int(codec[len(DICT_PREFIX):]) if codec.startswith(DICT_PREFIX) else None
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def decompress_page(db: Db | None, row: Mapping[str, Any] | Sequence[Any]) -> bytes:
+    """The raw page of a `pages` row: a mapping with `body` and `codec` (a row without
+    `codec`, from before m006, is zlib), or a (body, codec) pair. `db`: the archive the
+    row is from, which holds the dictionary it may name."""
+    if isinstance(row, Mapping):
+        body, codec = row["body"], row.get("codec") or ZLIB
+    else:
+        body, codec = row[0], row[1] or ZLIB
+    if codec == ZLIB:
+        return zlib.decompress(body)
+    if codec == ZSTD:
+        return zstd.decompress(body)
+    dict_id = codec_dict_id(codec)
+    if dict_id is None or db is None:
+        raise ValueError(f"page codec {codec!r}: unknown, or no archive to find it in")
+    return zstd.decompress(body, zstd_dict=dictionary(db, dict_id, frame=body))
+
+
+def dictionary(db: Db, dict_id: int, frame: bytes | None = None) -> zstd.ZstdDict:
+    """The dictionary `page_dicts.id = dict_id` of this archive (cached)."""
+    key = (_path(db), dict_id)
+    with _lock:
+        found = _dicts.get(key) if key[0] else None
+    if found is not None and (frame is None
+                              or zstd.get_frame_info(frame).dictionary_id == found.dict_id):
+        return found
+    row = db.execute("select dict from page_dicts where id = ?", [dict_id]).fetchone()
+    if row is None or row[0] is None:
+        raise LookupError(f"page dictionary {dict_id} is not in the archive")
+    found = zstd.ZstdDict(row[0])
+    if key[0]:
+        with _lock:
+            _dicts[key] = found
+    return found
+
+
+def _path(db: Db) -> str:
+    """The archive's file ('' for an in-memory database: nothing is cached for it)."""
+    conn = db.conn if isinstance(db, sqlite_utils.Database) else db
+    for _, name, path in conn.execute("pragma database_list"):
+        if name == "main":
+            return path or ""
+    return ""
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+def site_dictionary(db: Db, site: str) -> int | None:
+    """The id of the site's newest dictionary, or None."""
+    row = db.execute("select max(id) from page_dicts where site = ? and dict is not null",
+                     [site]).fetchone()
+    return row[0] if row else None
+
+
+def with_site_dictionary(db: Db, site: str, blob: bytes, codec: str) -> tuple[bytes, str]:
+    """A page a worker compressed without a dictionary, again with the site's if it has
+    one by now (trained while the page was in flight): else as it is."""
+    if codec != ZSTD or site_dictionary(db, site) is None:
+        return blob, codec
+    return compress_page(db, site, zstd.decompress(blob))
+
+
+def compress_page(db: Db | None, site: str | None, body: bytes) -> tuple[bytes, str]:
+    """(stored body, codec) for a page of `site`: with the site's dictionary if it has
+    one in `db`, else plain zstd."""
+    dict_id = site_dictionary(db, site) if db is not None and site else None
+    if dict_id is None:
+        return zstd.compress(body, LEVEL), ZSTD
+    zdict = dictionary(db, dict_id)  # type: ignore[arg-type]
+    return zstd.compress(body, LEVEL, zstd_dict=zdict.as_digested_dict), f"{DICT_PREFIX}{dict_id}"
+
+
+# Extraction workers (pipelines/work.py) compress the pages they extract: each holds a
+# read-only connection to the archive to find the site's dictionary.
+_readers: dict[str, sqlite3.Connection] = {}
+
+
+def compress_for_archive(archive: str | None, site: str | None,
+                         body: bytes) -> tuple[bytes, str]:
+    """compress_page, from a process that has the archive's path but no connection."""
+    if not archive:
+        return compress_page(None, None, body)
+    conn = _readers.get(archive)
+    if conn is None:
+        conn = sqlite3.connect(archive, timeout=30, check_same_thread=False)
+        conn.execute("pragma query_only = 1")
+        _readers[archive] = conn
+    return compress_page(conn, site, body)
+
+
+def site_page_ids(db: Db, site: str) -> list[int]:
+    """Ids of the site's pages, oldest first: from the index on `pages.url` alone."""
+    ids: list[int] = []
+    for scheme in ("http", "https"):
+        prefix = f"{scheme}://{site}/"
+        ids += [row[0] for row in db.execute(
+            "select id from pages where url >= ? and url < ?", [prefix, prefix[:-1] + "0"])]
+    return sorted(ids)
+
+
+def plain_pages(db: Db, site: str) -> list[tuple[int, bytes]]:
+    """(id, body) of the site's pages stored as plain zstd: found with the partial index
+    pages_zstd_plain (the pages without a dictionary are few), never by reading `codec`
+    from every row (it comes after the body, in its overflow pages)."""
+    found: list[tuple[int, bytes]] = []
+    for scheme in ("http", "https"):
+        prefix = f"{scheme}://{site}/"
+        found += db.execute(
+            "select id, body from pages indexed by pages_zstd_plain "
+            "where codec = 'zstd' and url >= ? and url < ?",
+            [prefix, prefix[:-1] + "0"]).fetchall()
+    return found
+
+
+def train_site_dictionary(db: sqlite_utils.Database, site: str) -> int | None:
+    """Train the site's dictionary on its newest SAMPLES pages once it has TRAIN_AFTER
+    pages and no dictionary; store it and re-store the site's `zstd` pages with it.
+    Its id, or None when there was nothing to do or too little to train on.
+
+    Reads and trains outside any transaction (about a second for 100 pages of 270 KB),
+    then writes in one short one."""
+    from archive.transactions import write_transaction
+
+    if site_dictionary(db, site) is not None:
+        return None
+    ids = site_page_ids(db, site)
+    if len(ids) < TRAIN_AFTER:
+        return None
+    chosen = ids[-SAMPLES:]
+    samples = [decompress_page(db, row) for row in _bodies(db, chosen)]
+    size = min(MAX_DICT_SIZE, sum(map(len, samples)) // SAMPLE_BYTES_PER_DICT_BYTE)
+    if size < MIN_DICT_SIZE:
+        return None
+    try:
+        trained = zstd.train_dict(samples, size)
+    except zstd.ZstdError:
+        return None
+    finally:
+        del samples
+        _trim_heap()
+    zdict = zstd.ZstdDict(trained.dict_content)
+    with write_transaction(db):
+        if site_dictionary(db, site) is not None:  # another process was quicker
+            return None
+        cursor = db.execute(
+            "insert into page_dicts (site, created_at, pages, size, dict) "
+            "values (?, ?, ?, ?, ?)",
+            [site, datetime.now(UTC).isoformat(timespec="seconds"), len(chosen),
+             len(trained.dict_content), trained.dict_content])
+        dict_id = int(cursor.lastrowid)
+        codec = f"{DICT_PREFIX}{dict_id}"
+        digested = zdict.as_digested_dict
+        for page_id, body in plain_pages(db, site):
+            db.execute("update pages set body = ?, codec = ? where id = ?",
+                       [zstd.compress(zstd.decompress(body), LEVEL, zstd_dict=digested),
+                        codec, page_id])
+    with _lock:
+        path = _path(db)
+        if path:
+            _dicts[(path, dict_id)] = zdict
+    return dict_id
+
+
+def _trim_heap() -> None:
+    """Give the training's ~60 MB (the pages and zstd's copy of them) back to the system:
+    freed, they would otherwise stay in the crawl process's heap (glibc) for good."""
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def _bodies(db: Db, ids: list[int]) -> list[tuple[bytes, str]]:
+    marks = ", ".join("?" * len(ids))
+    return [(body, codec) for body, codec in db.execute(
+        f"select body, codec from pages where id in ({marks}) and body is not null", ids)]
