@@ -19,9 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from test_dedup import near_copies  # noqa: E402
+
 from conftest import article_cases, load_json  # noqa: E402
 from pipelines.dedup import THRESHOLD, fingerprint  # noqa: E402
-from test_dedup import near_copies  # noqa: E402
 
 SAME_STORY = {frozenset({"netease/mobile-2025", "netease/news-post2020"}),
               frozenset({"netease/dy-post2020-reference", "netease/dy-repost"})}
