@@ -49,6 +49,8 @@ _WORDISH = re.compile(r"\w")  # a token FTS5 would keep: it has a letter or digi
 _CHUNK = re.compile(r'"([^"]*)"?|(\S+)')  # a "quoted phrase" (maybe unclosed) or a bare chunk
 
 Db = sqlite_utils.Database | sqlite3.Connection
+# ((title, text), (segment(title), segment(text))): texts with their indexed form.
+Presegmented = tuple[tuple[str | None, str | None], tuple[str, str]]
 
 
 @functools.cache
@@ -173,7 +175,8 @@ def snippet(marked: str, width: int = 80) -> str:
 
 
 def index_article(db: Db, article_id: int, segmented: tuple[str, str] | None = None,
-                  previous: tuple[str | None, str | None] | None = None) -> None:
+                  previous: tuple[str | None, str | None] | None = None,
+                  presegmented: Presegmented | None = None) -> None:
     """Bring the index in step with the article's current title and body (or its absence).
 
     Runs inside the caller's transaction (ArchiveWriter.store), so the index never
@@ -187,6 +190,8 @@ def index_article(db: Db, article_id: int, segmented: tuple[str, str] | None = N
     a row's entries only when told the text they came from; segment() of that text gives
     exactly those, as long as segment() itself has not changed since (a change to it
     needs rebuild_index anyway: queries are cut the same way as the index).
+    `presegmented`: ((title, text), (segment(title), segment(text))) computed beforehand
+    (the crawl's workers, for a revisit): used when its texts are `previous`.
     """
     if segmented is None:
         row = db.execute("select title, text from articles where id = ?",
@@ -196,9 +201,12 @@ def index_article(db: Db, article_id: int, segmented: tuple[str, str] | None = N
         if previous is None:
             raise ValueError(f"article {article_id} is indexed: re-indexing it needs the "
                              "title and text it was indexed with (previous=)")
+        if presegmented is not None and tuple(presegmented[0]) == tuple(previous):
+            old = presegmented[1]
+        else:
+            old = (segment(previous[0]), segment(previous[1]))
         db.execute(f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, title, text) "
-                   "values ('delete', ?, ?, ?)",
-                   [article_id, segment(previous[0]), segment(previous[1])])
+                   "values ('delete', ?, ?, ?)", [article_id, *old])
     if segmented is not None:
         db.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
                    [article_id, *segmented])

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from archive.fts import index_article
+from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
 from archive.pagecodec import (
@@ -110,8 +110,9 @@ class ArchiveWriter:
                  revisit_after: tuple[timedelta, ...] = ()) -> None:
         self.db = db
         self.revisit_after = revisit_after
-        # Sites whose dictionary could not be trained yet: their page count to try again at.
-        self._training_due: dict[str, int] = {}
+        # Per site: "done" (it has its page dictionary), or its pages counted so far and
+        # the count at which to train it (pagecodec.TRAIN_AFTER, more after a failure).
+        self._training: dict[str, tuple[int, int] | Literal["done"]] = {}
 
     # Runs and failures -------------------------------------------------------------
 
@@ -238,7 +239,8 @@ class ArchiveWriter:
               article: Article | None, *, fingerprint: Fingerprint | None = None,
               revisit: bool = False, segmented: tuple[str, str] | None = None,
               body_blob: bytes | None = None, body_codec: str | None = None,
-              profile: str | None = None) -> Outcome:
+              profile: str | None = None,
+              previous_segmented: Presegmented | None = None) -> Outcome:
         """Store the page and what it holds, in one transaction; say what it was.
 
         What the crawl computes in its extraction workers, so that the reactor thread
@@ -247,9 +249,12 @@ class ArchiveWriter:
         `body_blob` with its `body_codec` (archive.pagecodec.compress_page of the page).
         Each is computed here when not given.
         `profile`: the seeds' profile the page was extracted with (None: the host's).
+        `previous_segmented`: for a revisit, the article's stored title and text with
+        their segmented form (archive.fts.index_article's `presegmented`), so that a
+        revision does not segment here (jieba's dictionary is ~70 MB).
         """
         outcome = self._store(run_id, source, page, article, fingerprint, revisit,
-                              segmented, body_blob, body_codec, profile)
+                              segmented, body_blob, body_codec, profile, previous_segmented)
         try:
             self._train_if_due(page.url)
         except sqlite3.Error as exc:  # the page is stored; its site trains another time
@@ -259,7 +264,8 @@ class ArchiveWriter:
     def _store(self, run_id: int | None, source: str, page: FetchedPage,
                article: Article | None, fingerprint: Fingerprint | None, revisit: bool,
                segmented: tuple[str, str] | None, body_blob: bytes | None,
-               body_codec: str | None, profile: str | None) -> Outcome:
+               body_codec: str | None, profile: str | None,
+               previous_segmented: Presegmented | None) -> Outcome:
         with write_transaction(self.db):
             page_id = self._insert_page(
                 run_id, page, body_blob, body_codec,
@@ -269,7 +275,7 @@ class ArchiveWriter:
             article_id, outcome, previous = self._place_article(source, page, article,
                                                                 fingerprint, revisit)
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
-                index_article(self.db, article_id, segmented, previous)
+                index_article(self.db, article_id, segmented, previous, previous_segmented)
             urls = {page.url, page.final_url, article["url"], article["canonical_url"]}
             self.db.conn.executemany(
                 "insert or ignore into article_urls (url, article_id, first_seen_at) "
@@ -307,24 +313,32 @@ class ArchiveWriter:
         return True
 
     def _train_if_due(self, url: str) -> None:
-        """Train the site's page dictionary once it has enough pages (pagecodec)."""
+        """Train the site's page dictionary once it has enough pages (pagecodec).
+
+        Its pages are counted once from the index, then one by one as they are stored
+        here: a store costs the same whatever the number of pages the site has."""
         site = site_of(url)
-        if not site or self._training_due.get(site, 0) < 0:
+        state = self._training.get(site)
+        if not site or state == "done":
             return
         # `codec = 'zstd'` as written: what lets SQLite use the partial index.
         row = self.db.execute("select 1 from pages indexed by pages_zstd_plain "
                               "where codec = 'zstd' and url = ? limit 1", [url]).fetchone()
-        if row is None:  # this page has the site's dictionary (or is not a page stored)
+        if row is None:  # this page has the site's dictionary
+            self._training[site] = "done"
             return
         from archive.pagecodec import TRAIN_AFTER, site_page_ids
 
-        count = len(site_page_ids(self.db, site))
-        if count < max(TRAIN_AFTER, self._training_due.get(site, 0)):
-            return
-        if train_site_dictionary(self.db, site) is None:
-            self._training_due[site] = 2 * count  # too little to train on: later
+        if state is None:
+            count, due = len(site_page_ids(self.db, site)), TRAIN_AFTER
         else:
-            self._training_due[site] = -1
+            count, due = state[0] + 1, state[1]
+        if count < due:
+            self._training[site] = (count, due)
+        elif train_site_dictionary(self.db, site) is None:
+            self._training[site] = (count, 2 * count)  # too little to train on: later
+        else:
+            self._training[site] = "done"
 
     def _place_article(self, source: str, page: FetchedPage, article: Article,
                        fingerprint: Fingerprint | None, revisit: bool,

@@ -24,6 +24,9 @@ class PageItem:
     segmented: tuple[str, str] | None = None  # segmented title and text, for the FTS index
     body_blob: bytes | None = None  # the page compressed as the archive stores it
     body_codec: str | None = None  # how: `pages.codec` (archive/pagecodec.py)
+    # A revisit: the archived article's (title, text) and their segmented form, so that
+    # a revision replaces its search index entry without segmenting in the crawl process.
+    previous_segmented: tuple[tuple[str | None, str | None], tuple[str, str]] | None = None
     extract_error: str | None = None
     outcome: str | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from typing import Any
 
 from scrapy import signals
@@ -28,6 +29,7 @@ class ExtractPipeline:
     def __init__(self, workers: int, archive: str | None = None) -> None:
         self.workers = workers
         self.archive = archive  # its path: workers read the sites' page dictionaries
+        self._reader: sqlite3.Connection | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -39,15 +41,32 @@ class ExtractPipeline:
             return item
         page = item.page
         loop = asyncio.get_running_loop()
+        previous = self._stored_text(page.url) if item.revisit else None
         try:
             (item.article, item.fingerprint, item.segmented, item.body_blob,
-             item.body_codec) = await loop.run_in_executor(
+             item.body_codec, before) = await loop.run_in_executor(
                 extraction_pool(self.workers), run_extraction, page.body, page.final_url,
                 page.content_type, item.profile, page.fetched_at, self.archive,
-                site_of(page.url))
+                site_of(page.url), previous)
         except Exception as exc:  # a worker crash must not end the crawl
             item.extract_error = f"extraction failed: {type(exc).__name__}: {exc}"[:500]
+        else:
+            if previous is not None and before is not None:
+                item.previous_segmented = (previous, before)
         return item
+
+    def _stored_text(self, url: str) -> tuple[str | None, str | None] | None:
+        """The archived (title, text) of the article at `url`: what a revision of it
+        will replace in the search index, segmented in the worker with the page."""
+        if not self.archive:
+            return None
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.archive, timeout=30)
+            self._reader.execute("pragma query_only = 1")
+        row = self._reader.execute(
+            "select a.title, a.text from article_urls u join articles a "
+            "on a.id = u.article_id where u.url = ?", [url]).fetchone()
+        return (row[0], row[1]) if row else None
 
 
 class StorePipeline:
@@ -102,7 +121,8 @@ class StorePipeline:
         item.outcome = self.archive.store(self.run_id, item.source, item.page, item.article,
                                           fingerprint=item.fingerprint, revisit=item.revisit,
                                           segmented=item.segmented, body_blob=item.body_blob,
-                                          body_codec=item.body_codec, profile=item.profile)
+                                          body_codec=item.body_codec, profile=item.profile,
+                                          previous_segmented=item.previous_segmented)
         if item.extract_error:
             self.archive.record_failure(self.run_id, item.page.url, item.extract_error,
                                         item.page.status)

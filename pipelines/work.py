@@ -25,22 +25,31 @@ class Extracted(NamedTuple):
     segmented: tuple[str, str] | None  # (segment(title), segment(text)) for the FTS index
     body_blob: bytes  # the page as `pages.body` stores it
     body_codec: str  # and how: `pages.codec` (archive/pagecodec.py)
+    # segment() of the `previous` (title, text) given: a revisit's stored article, whose
+    # index entry a revision replaces (archive.fts.index_article's `presegmented`)
+    previous_segmented: tuple[str, str] | None = None
 
 
 def extract_and_fingerprint(body: bytes, url: str, content_type: str | None,
                             profile: str | None, fetched_at: str, archive: str | None = None,
-                            site: str | None = None) -> Extracted:
+                            site: str | None = None,
+                            previous: tuple[str | None, str | None] | None = None,
+                            ) -> Extracted:
     """Extract, fingerprint, segment for search and compress the page, in one call to a
     worker process. The compressed page goes back instead of the page: a twentieth of
     the bytes to pickle. `archive` (its path) and `site` (pagecodec.site_of of the page's
-    URL): compress with the site's dictionary in that archive, if it has one."""
+    URL): compress with the site's dictionary in that archive, if it has one.
+    `previous`: the stored (title, text) of the article a revisit fetches again, to
+    segment too."""
     article = extract_article(body, url, content_type=content_type, profile=profile,
                               fetched_at=fetched_at)
     blob, codec = compress_for_archive(archive, site, body)
     if article is None:
         return Extracted(None, None, None, blob, codec)
+    before = (segment(previous[0]), segment(previous[1])) if previous else None
     return Extracted(article, fingerprint(article["text"]),
-                     (segment(article["title"]), segment(article["text"])), blob, codec)
+                     (segment(article["title"]), segment(article["text"])), blob, codec,
+                     before)
 
 
 def warm_up() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from archive import open_archive
 from archive.fts import FTS_TABLE, search, segment, to_match
 from archive.pagecodec import compress_page, decompress_page
@@ -79,3 +81,39 @@ def test_precomputed_segments_and_body_give_the_same_archive(tmp_path: Path) -> 
     assert _snapshot(tmp_path / "here.db") == _snapshot(tmp_path / "there.db")
     hits = search(open_archive(tmp_path / "there.db"), "汽车")
     assert [hit["title"] for hit in hits] == ["新标题"]
+
+
+def test_worker_segments_the_stored_text_a_revisit_replaces() -> None:
+    body = (FIXTURE / "page.html").read_bytes()
+    done = extract_and_fingerprint(body, URL, "text/html; charset=utf-8", "netease",
+                                   "2025-11-14T09:30:00+08:00", None, None,
+                                   ("旧标题", "乌镇互联网小镇。"))
+    assert done.previous_segmented == (segment("旧标题"), segment("乌镇互联网小镇。"))
+
+
+def test_a_revision_with_the_workers_segmentation_segments_nothing_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archive import fts
+
+    db = open_archive(tmp_path / "archive.db")
+    writer = ArchiveWriter(db)
+    url = "https://www.163.com/dy/article/AAAAAAAAAAAAAAAA.html"
+    first = make_article(url, text="乌镇互联网小镇。")
+    second = make_article(url, text="智能网联汽车。")
+
+    def given(article: dict) -> tuple[str, str]:
+        return segment(article["title"]), segment(article["text"])
+
+    writer.store(None, "s", make_page(url), first, segmented=given(first))
+    before = ((first["title"], first["text"]), given(first))
+    now = given(second)
+
+    def no_segmenting(text: str | None) -> str:
+        raise AssertionError("segmented in the crawl process")
+
+    monkeypatch.setattr(fts, "segment", no_segmenting)
+    assert writer.store(None, "s", make_page(url), second, revisit=True, segmented=now,
+                        previous_segmented=before) == "revised"
+    monkeypatch.undo()
+    assert [hit["title"] for hit in search(db, "汽车")] == ["标题"]
+    assert search(db, "乌镇") == []
