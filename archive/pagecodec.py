@@ -26,6 +26,7 @@ import ctypes
 import sqlite3
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -48,13 +49,24 @@ MAX_DICT_SIZE = 512 * 1024
 # the sample's bytes; 1/50 leaves a margin.
 SAMPLE_BYTES_PER_DICT_BYTE = 50
 MIN_DICT_SIZE = 4 * 1024  # sites whose pages are tiny get no dictionary
+# A site's pages drift away from its dictionary (hot lists, recommendations, templates
+# change): a new one is trained when the pages stored with it lately are RETRAIN_WORSE
+# times the size, for their raw size, of its first BASELINE pages; not before
+# RETRAIN_AFTER pages with it, so a dictionary (512 KB) costs at most ~1 KB a page.
+BASELINE = 100
+RETRAIN_AFTER = 500
+RETRAIN_WORSE = 1.25
 
 Db = sqlite_utils.Database | sqlite3.Connection
 
-# Dictionaries by (archive file, page_dicts.id): rows are never changed, so they can be
-# kept for the life of the process. A frame records its dictionary's zstd id, checked on
-# every use, so a stale entry (another archive at the same path) cannot decode wrongly.
-_dicts: dict[tuple[str, int], zstd.ZstdDict] = {}
+# Dictionaries for reading, by (archive file, page_dicts.id), the most recently used few:
+# rows are never changed, so they can be kept. A frame records its dictionary's zstd id,
+# checked on every use, so a stale entry (another archive at that path) cannot decode.
+_dicts: OrderedDict[tuple[str, int], zstd.ZstdDict] = OrderedDict()
+READ_CACHE = 8
+# For writing, each site's current dictionary only, by (archive file, site): a dictionary
+# digested for compression holds ~3 MB, dropped when the site's next one replaces it.
+_writing: dict[tuple[str, str], tuple[int, zstd.ZstdDict]] = {}
 _lock = threading.Lock()
 
 
@@ -93,17 +105,25 @@ def dictionary(db: Db, dict_id: int, frame: bytes | None = None) -> zstd.ZstdDic
     key = (_path(db), dict_id)
     with _lock:
         found = _dicts.get(key) if key[0] else None
+        if found is not None:
+            _dicts.move_to_end(key)
     if found is not None and (frame is None
                               or zstd.get_frame_info(frame).dictionary_id == found.dict_id):
         return found
-    row = db.execute("select dict from page_dicts where id = ?", [dict_id]).fetchone()
-    if row is None or row[0] is None:
-        raise LookupError(f"page dictionary {dict_id} is not in the archive")
-    found = zstd.ZstdDict(row[0])
+    found = _load(db, dict_id)
     if key[0]:
         with _lock:
             _dicts[key] = found
+            while len(_dicts) > READ_CACHE:
+                _dicts.popitem(last=False)
     return found
+
+
+def _load(db: Db, dict_id: int) -> zstd.ZstdDict:
+    row = db.execute("select dict from page_dicts where id = ?", [dict_id]).fetchone()
+    if row is None or row[0] is None:
+        raise LookupError(f"page dictionary {dict_id} is not in the archive")
+    return zstd.ZstdDict(row[0])
 
 
 def _path(db: Db) -> str:
@@ -139,8 +159,17 @@ def compress_page(db: Db | None, site: str | None, body: bytes) -> tuple[bytes, 
     dict_id = site_dictionary(db, site) if db is not None and site else None
     if dict_id is None:
         return zstd.compress(body, LEVEL), ZSTD
-    zdict = dictionary(db, dict_id)  # type: ignore[arg-type]
-    return zstd.compress(body, LEVEL, zstd_dict=zdict.as_digested_dict), f"{DICT_PREFIX}{dict_id}"
+    assert db is not None and site is not None
+    key = (_path(db), site)
+    with _lock:
+        current = _writing.get(key)
+    if current is None or current[0] != dict_id:
+        current = (dict_id, _load(db, dict_id))
+        if key[0]:
+            with _lock:
+                _writing[key] = current
+    return (zstd.compress(body, LEVEL, zstd_dict=current[1].as_digested_dict),
+            f"{DICT_PREFIX}{dict_id}")
 
 
 # Extraction workers (pipelines/work.py) compress the pages they extract: each holds a
@@ -185,16 +214,19 @@ def plain_pages(db: Db, site: str) -> list[tuple[int, bytes]]:
     return found
 
 
-def train_site_dictionary(db: sqlite_utils.Database, site: str) -> int | None:
+def train_site_dictionary(db: sqlite_utils.Database, site: str,
+                          replacing: int | None = None) -> int | None:
     """Train the site's dictionary on its newest SAMPLES pages once it has TRAIN_AFTER
     pages and no dictionary; store it and re-store the site's `zstd` pages with it.
     Its id, or None when there was nothing to do or too little to train on.
+    `replacing`: the site's current dictionary, which has gone stale (ArchiveWriter):
+    a new one is trained for the pages to come; the pages stored keep theirs.
 
     Reads and trains outside any transaction (about a second for 100 pages of 270 KB),
     then writes in one short one."""
     from archive.transactions import write_transaction
 
-    if site_dictionary(db, site) is not None:
+    if site_dictionary(db, site) != replacing:
         return None
     ids = site_page_ids(db, site)
     if len(ids) < TRAIN_AFTER:
@@ -213,7 +245,7 @@ def train_site_dictionary(db: sqlite_utils.Database, site: str) -> int | None:
         _trim_heap()
     zdict = zstd.ZstdDict(trained.dict_content)
     with write_transaction(db):
-        if site_dictionary(db, site) is not None:  # another process was quicker
+        if site_dictionary(db, site) != replacing:  # another process was quicker
             return None
         cursor = db.execute(
             "insert into page_dicts (site, created_at, pages, size, dict) "
@@ -230,7 +262,7 @@ def train_site_dictionary(db: sqlite_utils.Database, site: str) -> int | None:
     with _lock:
         path = _path(db)
         if path:
-            _dicts[(path, dict_id)] = zdict
+            _writing[(path, site)] = (dict_id, zdict)
     return dict_id
 
 

@@ -19,12 +19,15 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from archive import pagecodec
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
 from archive.pagecodec import (
+    codec_dict_id,
     compress_page,
     site_of,
+    site_page_ids,
     train_site_dictionary,
     with_site_dictionary,
 )
@@ -110,9 +113,12 @@ class ArchiveWriter:
                  revisit_after: tuple[timedelta, ...] = ()) -> None:
         self.db = db
         self.revisit_after = revisit_after
-        # Per site: "done" (it has its page dictionary), or its pages counted so far and
-        # the count at which to train it (pagecodec.TRAIN_AFTER, more after a failure).
-        self._training: dict[str, tuple[int, int] | Literal["done"]] = {}
+        # Sites without a page dictionary: pages counted so far and the count at which
+        # to train one (pagecodec.TRAIN_AFTER, more after a failure).
+        self._training: dict[str, tuple[int, int]] = {}
+        # Sites with one: [its id, pages stored with it, mean size ratio of its first
+        # pages, moving average of the latest], to train another when they drift.
+        self._drift: dict[str, list[Any]] = {}
 
     # Runs and failures -------------------------------------------------------------
 
@@ -253,10 +259,11 @@ class ArchiveWriter:
         their segmented form (archive.fts.index_article's `presegmented`), so that a
         revision does not segment here (jieba's dictionary is ~70 MB).
         """
-        outcome = self._store(run_id, source, page, article, fingerprint, revisit,
-                              segmented, body_blob, body_codec, profile, previous_segmented)
+        outcome, stored = self._store(run_id, source, page, article, fingerprint, revisit,
+                                      segmented, body_blob, body_codec, profile,
+                                      previous_segmented)
         try:
-            self._train_if_due(page.url)
+            self._train_if_due(page.url, len(stored[0]), len(page.body), stored[1])
         except sqlite3.Error as exc:  # the page is stored; its site trains another time
             logger.warning("page dictionary for %s not trained: %s", site_of(page.url), exc)
         return outcome
@@ -265,13 +272,15 @@ class ArchiveWriter:
                article: Article | None, fingerprint: Fingerprint | None, revisit: bool,
                segmented: tuple[str, str] | None, body_blob: bytes | None,
                body_codec: str | None, profile: str | None,
-               previous_segmented: Presegmented | None) -> Outcome:
+               previous_segmented: Presegmented | None,
+               ) -> tuple[Outcome, tuple[bytes, str]]:
+        """store() itself: (outcome, the page's (body, codec) as stored)."""
         with write_transaction(self.db):
-            page_id = self._insert_page(
+            page_id, stored = self._insert_page(
                 run_id, page, body_blob, body_codec,
                 extraction=page_extraction(page.final_url, profile, article))
             if article is None:
-                return "not-article"
+                return "not-article", stored
             article_id, outcome, previous = self._place_article(source, page, article,
                                                                 fingerprint, revisit)
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
@@ -284,7 +293,7 @@ class ArchiveWriter:
                             [article_id, page_id])
             if outcome in RUN_COUNTER:
                 self.count(run_id, RUN_COUNTER[outcome])
-        return outcome
+        return outcome, stored
 
     def link_url(self, url: str, canonical_url: str) -> bool:
         """Record `url` as another address of the article at `canonical_url`."""
@@ -312,25 +321,22 @@ class ArchiveWriter:
                                         "reason": f"removed: {reason}", "at": now_iso()})
         return True
 
-    def _train_if_due(self, url: str) -> None:
-        """Train the site's page dictionary once it has enough pages (pagecodec).
+    def _train_if_due(self, url: str, stored: int, raw: int, codec: str) -> None:
+        """Train the site's page dictionary once it has enough pages, and a new one when
+        its pages have drifted away from it (archive/pagecodec.py).
 
-        Its pages are counted once from the index, then one by one as they are stored
-        here: a store costs the same whatever the number of pages the site has."""
+        A site's pages are counted once from the index, then one by one as they are
+        stored here: a store costs the same whatever the number of pages the site has."""
         site = site_of(url)
+        if not site:
+            return
+        dict_id = codec_dict_id(codec)
+        if dict_id is not None:
+            self._watch_drift(site, dict_id, stored / max(raw, 1))
+            return
         state = self._training.get(site)
-        if not site or state == "done":
-            return
-        # `codec = 'zstd'` as written: what lets SQLite use the partial index.
-        row = self.db.execute("select 1 from pages indexed by pages_zstd_plain "
-                              "where codec = 'zstd' and url = ? limit 1", [url]).fetchone()
-        if row is None:  # this page has the site's dictionary
-            self._training[site] = "done"
-            return
-        from archive.pagecodec import TRAIN_AFTER, site_page_ids
-
         if state is None:
-            count, due = len(site_page_ids(self.db, site)), TRAIN_AFTER
+            count, due = len(site_page_ids(self.db, site)), pagecodec.TRAIN_AFTER
         else:
             count, due = state[0] + 1, state[1]
         if count < due:
@@ -338,7 +344,24 @@ class ArchiveWriter:
         elif train_site_dictionary(self.db, site) is None:
             self._training[site] = (count, 2 * count)  # too little to train on: later
         else:
-            self._training[site] = "done"
+            self._training.pop(site, None)
+
+    def _watch_drift(self, site: str, dict_id: int, ratio: float) -> None:
+        """Follow how well the site's dictionary compresses the pages stored with it:
+        the mean ratio of its first pages, then a moving average of the latest."""
+        watch = self._drift.get(site)
+        if watch is None or watch[0] != dict_id:
+            watch = self._drift[site] = [dict_id, 0, 0.0, 0.0]
+        watch[1] += 1
+        pages = watch[1]
+        if pages <= pagecodec.BASELINE:
+            watch[2] += (ratio - watch[2]) / pages
+            watch[3] = watch[2]
+            return
+        watch[3] += (ratio - watch[3]) / 50
+        if pages >= pagecodec.RETRAIN_AFTER and watch[3] > pagecodec.RETRAIN_WORSE * watch[2]:
+            watch[1] = -10 * pagecodec.RETRAIN_AFTER  # failed or not, not again soon
+            train_site_dictionary(self.db, site, replacing=dict_id)
 
     def _place_article(self, source: str, page: FetchedPage, article: Article,
                        fingerprint: Fingerprint | None, revisit: bool,
@@ -410,7 +433,8 @@ class ArchiveWriter:
 
     def _insert_page(self, run_id: int | None, page: FetchedPage,
                      body_blob: bytes | None = None, body_codec: str | None = None,
-                     extraction: dict[str, Any] | None = None) -> int:
+                     extraction: dict[str, Any] | None = None) -> tuple[int, tuple[bytes, str]]:
+        """The new row's id, and the (body, codec) it holds."""
         if body_blob is None or body_codec is None:
             body_blob, body_codec = compress_page(self.db, site_of(page.url), page.body)
         else:
@@ -423,4 +447,4 @@ class ArchiveWriter:
             "body": body_blob, "codec": body_codec,
             "body_size": len(page.body), "run_id": run_id,
             **(extraction or {}),
-        })
+        }), (body_blob, body_codec)

@@ -210,3 +210,35 @@ def test_minhash_without_scipy_gives_datasketchs_signatures() -> None:
     assert reference.hashvalues.astype("<u8").tobytes().hex() == values
     assert LAYOUT == band_layout() == tuple(int(v) for v in
                                             _optimal_param(THRESHOLD, NUM_PERM, 0.1, 0.9))
+
+
+def test_a_site_whose_pages_drift_gets_a_new_dictionary(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         small_training: int) -> None:
+    monkeypatch.setattr(pagecodec, "BASELINE", 5)
+    monkeypatch.setattr(pagecodec, "RETRAIN_AFTER", 10)
+    db = open_archive(tmp_path / "archive.db")
+    writer = ArchiveWriter(db)
+    rng = random.Random(3)
+    for i in range(small_training + 10):  # the template it was trained on: no drift
+        url = f"https://www.163.com/dy/article/R{i:015d}.html"
+        writer.store(None, "s", make_page(url, site_page(i, rng)), None)
+    first = site_dictionary(db, "www.163.com")
+    assert first is not None
+    # A new template, nothing like the old: its pages compress worse and worse with the
+    # old dictionary, until a new one is trained on the newest pages.
+    redesign = bytes(rng.randrange(256) for _ in range(30000))
+    bodies = {}
+    for i in range(3 * small_training):
+        url = f"https://www.163.com/dy/article/S{i:015d}.html"
+        bodies[url] = redesign + f"<p>{i}</p>".encode() + site_page(i, rng)[-3000:]
+        writer.store(None, "s", make_page(url, bodies[url]), None)
+    second = site_dictionary(db, "www.163.com")
+    assert second is not None and second > first
+    assert db.execute("select count(*) from page_dicts").fetchone()[0] == 2
+    rows = pages_of(db, "www.163.com")
+    assert {row["codec"] for row in rows} == {f"zstd-dict:{first}", f"zstd-dict:{second}"}
+    assert all(decompress_page(db, row) == bodies[row["url"]] for row in rows
+               if row["url"] in bodies)
+    # Every page reads back, whichever dictionary it has.
+    assert all(decompress_page(db, row) for row in rows)
