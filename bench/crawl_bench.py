@@ -130,6 +130,9 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
+KNOWN = ("main", "forkserver", "worker", "resource_tracker")
+
+
 class TreeMonitor:
     """Samples a process tree: peak summed RSS (and PSS), CPU seconds per process."""
 
@@ -163,7 +166,7 @@ class TreeMonitor:
             rss = sum(each.values())
             for p, value in each.items():
                 self.rss_by_pid[p] = max(self.rss_by_pid.get(p, 0), value)
-                if p not in self.labels:
+                if self.labels.get(p) not in KNOWN:  # read again: seen mid-start-up
                     self.labels[p] = _label(p, self.pid)
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_processes = max(self.peak_processes, len(pids))
