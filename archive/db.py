@@ -14,7 +14,6 @@ from archive.migrations import MIGRATIONS, apply_migrations
 
 DEFAULT_DB = Path("archive.db")
 BUSY_TIMEOUT_MS = 30_000
-CACHE_KIB = 64 * 1024
 
 
 def resolve_db_path(db: str | Path | None = None) -> Path:
@@ -42,9 +41,6 @@ def open_archive(db: str | Path | None = None, *, migrate: bool = True) -> sqlit
                 apply_migrations(database)
     database.execute("PRAGMA synchronous = NORMAL")
     database.execute("PRAGMA foreign_keys = ON")
-    # The indexes every store touches at random places (URLs, hashes, LSH bands) stay in
-    # memory as the archive grows: 64 MB of page cache instead of SQLite's 2 MB.
-    database.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return database
 
 
