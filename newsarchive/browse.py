@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,25 +18,10 @@ from archive.export import FORMATS
 from archive.export import export as export_articles
 from archive.fts import HL_CLOSE, HL_OPEN
 from archive.fts import search as search_articles
-from newsarchive.options import DB_OPTION, existing_archive
-
-
-def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A date or date-time, normalised so it compares right with published_at as stored."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
-    if len(value.strip()) == 10:
-        return parsed.date().isoformat()
-    return parsed.isoformat()
-
+from newsarchive.options import DB_OPTION, existing_archive, since_as_written
 
 SINCE_OPTION = click.option(
-    "--since", metavar="DATE", callback=_since,
+    "--since", metavar="DATE", callback=since_as_written,
     help="Only articles published on or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, "
          "compared with the time as written: Beijing time for NetEase).")
 SOURCE_OPTION = click.option("--source", help="Only articles of this seeds source.")

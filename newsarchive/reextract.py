@@ -5,38 +5,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from archive import open_archive
 from archive.reextract import Report, reextract
-from newsarchive.options import DB_OPTION, existing_archive
+from newsarchive.options import DB_OPTION, existing_archive, since_utc
 
 SHOWN = 20  # changed and failed articles listed by URL
-
-
-def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A date or date-time as pages.fetched_at is stored: UTC ISO 8601 (naive is UTC)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[+HH:MM]") from None
-    if len(value.strip()) == 10:
-        return parsed.date().isoformat()
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
 
 
 @click.command(name="reextract")
 @DB_OPTION
 @click.option("--source", help="Only articles of this seeds source.")
-@click.option("--since", metavar="DATE", callback=_since,
+@click.option("--since", metavar="DATE", callback=since_utc,
               help="Only articles whose page was fetched on or after DATE (YYYY-MM-DD or "
                    "an ISO date-time; UTC unless it says otherwise).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
