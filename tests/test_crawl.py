@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,21 @@ def test_unknown_source_and_bad_seeds_stop_with_a_clear_message(tmp_path: Path) 
                                     'start_urls = ["https://example.invalid/"]\n')
     result = run_cli("crawl", "nope", "--seeds", str(seeds), "--db", str(tmp_path / "a.db"))
     assert result.returncode != 0 and "unknown source 'nope'" in result.stderr
+
+
+def test_the_scrapy_way_from_the_repo_root(sample_site: SampleSite, tmp_path: Path) -> None:
+    """`scrapy crawl news -a source=NAME` runs the same crawl with crawler/settings.py."""
+    seeds = write_sample_seeds(sample_site.base_url, tmp_path / "seeds")
+    db = tmp_path / "archive.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=demo-netease",
+         "-s", f"NEWSARCHIVE_SEEDS_DIR={seeds}", "-s", f"NEWSARCHIVE_DB={db}",
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300,
+        check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [run] = rows(db, "select * from crawl_runs")
+    assert run["source"] == "demo-netease" and run["status"] == "ok"
+    assert run["articles_new"] > 0
+    originals = rows(db, "select id from articles where duplicate_of is null")
+    assert len(originals) == run["articles_new"]
