@@ -185,8 +185,27 @@ def m006_page_codecs(db: sqlite_utils.Database) -> None:
     db.execute("create index pages_zstd_plain on pages(url) where codec = 'zstd'")
 
 
+def m007_lsh_bands_without_rowid(db: sqlite_utils.Database) -> None:
+    """The LSH index as one B-tree keyed (band, key, article_id).
+
+    m002's table was a rowid table with two indexes: every article's 32 band keys went
+    into three B-trees, one of them at random places. Keyed by its own columns (WITHOUT
+    ROWID), a lookup reads only this tree and a store writes only to it. An article's
+    entries are found again from its stored signature (archive/neardup.py), so the
+    article_id index is no longer needed.
+    """
+    db.execute("create table lsh_bands_keyed (band integer not null, key integer not null, "
+               "article_id integer not null references articles(id), "
+               "primary key (band, key, article_id)) without rowid")
+    db.execute("insert or ignore into lsh_bands_keyed (band, key, article_id) "
+               "select band, key, article_id from lsh_bands order by band, key, article_id")
+    db.execute("drop table lsh_bands")
+    db.execute("alter table lsh_bands_keyed rename to lsh_bands")
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
-                               m004_page_extraction, m005_contentless_fts, m006_page_codecs]
+                               m004_page_extraction, m005_contentless_fts, m006_page_codecs,
+                               m007_lsh_bands_without_rowid]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -8,17 +8,36 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.dedup import THRESHOLD, Fingerprint
+from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 
 
 def index_fingerprint(db: sqlite_utils.Database, article_id: int, print_: Fingerprint) -> None:
-    db.execute("insert or replace into article_minhash (article_id, hashvalues) values (?, ?)",
+    """Index (or re-index) the article's fingerprint."""
+    unindex_fingerprint(db, article_id)
+    db.execute("insert into article_minhash (article_id, hashvalues) values (?, ?)",
                [article_id, print_.hashvalues])
-    db.execute("delete from lsh_bands where article_id = ?", [article_id])
     db.conn.executemany(
         "insert into lsh_bands (band, key, article_id) values (?, ?, ?)",
         [(band, key, article_id) for band, key in enumerate(print_.bands)],
     )
+
+
+def unindex_fingerprint(db: sqlite_utils.Database, article_id: int) -> None:
+    """Remove the article's fingerprint from the index, if it has one.
+
+    `lsh_bands` is keyed by (band, key, article_id) alone (m007): its entries for an
+    article are found again from the article's stored signature, not through an index
+    on article_id that every insert would also have to update.
+    """
+    row = db.execute("select hashvalues from article_minhash where article_id = ?",
+                     [article_id]).fetchone()
+    if row is None:
+        return
+    db.conn.executemany(
+        "delete from lsh_bands where band = ? and key = ? and article_id = ?",
+        [(band, key, article_id) for band, key in enumerate(band_keys(row[0]))],
+    )
+    db.execute("delete from article_minhash where article_id = ?", [article_id])
 
 
 def find_near_duplicate(db: sqlite_utils.Database, print_: Fingerprint,

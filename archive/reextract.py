@@ -22,7 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from archive.fts import index_article
-from archive.neardup import index_fingerprint
+from archive.neardup import index_fingerprint, unindex_fingerprint
 from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.store import content_hash, now_iso
@@ -201,6 +201,5 @@ def update_article(db: sqlite_utils.Database, article_id: int, fresh: Article,
             if print_ is not None:
                 index_fingerprint(db, article_id, print_)
             else:  # now too short to compare: an old fingerprint would match wrongly
-                db.execute("delete from lsh_bands where article_id = ?", [article_id])
-                db.execute("delete from article_minhash where article_id = ?", [article_id])
+                unindex_fingerprint(db, article_id)
     return changes, refreshed

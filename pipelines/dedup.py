@@ -104,11 +104,18 @@ def fingerprint(text: str, threshold: float = THRESHOLD) -> Fingerprint | None:
         return None
     minhash = minhash_class()(num_perm=NUM_PERM, seed=SEED)
     minhash.update_batch([g.encode("utf-8") for g in grams])
-    values = minhash.hashvalues.astype("<u8")
+    hashvalues = minhash.hashvalues.astype("<u8").tobytes()
+    return Fingerprint(hashvalues, band_keys(hashvalues, threshold))
+
+
+def band_keys(hashvalues: bytes, threshold: float = THRESHOLD) -> tuple[int, ...]:
+    """The LSH band keys of a signature: each band's rows hashed to one 63-bit key (SQLite
+    integers are signed). From the stored signature alone, so that the archive can find
+    an article's index entries again (archive/neardup.py) without storing them twice."""
     bands, rows = band_layout(threshold)
-    keys = tuple(
-        int.from_bytes(hashlib.blake2b(values[b * rows : (b + 1) * rows].tobytes(),
+    width = 8 * rows
+    return tuple(
+        int.from_bytes(hashlib.blake2b(hashvalues[b * width : (b + 1) * width],
                                        digest_size=8).digest(), "little") >> 1
         for b in range(bands)
     )
-    return Fingerprint(values.tobytes(), keys)

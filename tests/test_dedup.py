@@ -7,8 +7,10 @@ import random
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from archive import open_archive
+from archive.migrations import MIGRATIONS
 from archive.store import ArchiveWriter
 from conftest import article_cases, load_json, make_article, make_page
 from pipelines.dedup import THRESHOLD, fingerprint, shingles
@@ -103,10 +105,51 @@ def test_near_copy_points_at_the_first_seen_article(writer: ArchiveWriter,
     assert rows["https://x.test/original"]["duplicate_of"] is None
 
 
+def test_revision_replaces_the_articles_band_keys(writer: ArchiveWriter) -> None:
+    url = "https://x.test/edited"
+    store_text(writer, url, truth_text("netease/dy-post2020-reference"))
+    other = truth_text("netease/dy-same-topic")
+    assert writer.store(None, "s", make_page(url), make_article(url, text=other),
+                        fingerprint=fingerprint(other), revisit=True) == "revised"
+    keys = writer.db.execute("select band, key from lsh_bands order by band").fetchall()
+    assert keys == list(enumerate(fingerprint(other).bands))
+
+
+def test_archive_from_before_m007_keeps_its_near_duplicate_index(tmp_path: Path) -> None:
+    """m002's rowid table of band keys becomes m007's keyed table, every entry kept."""
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for migration in MIGRATIONS[:6]:
+        migration(db)
+        db["_migrations"].insert({"name": migration.__name__, "applied_at": "2025-11-01"})
+    original = truth_text("netease/dy-post2020-reference")
+    old_print = fingerprint(original)
+    assert old_print is not None
+    article_id = db["articles"].insert(
+        {**make_article("https://x.test/original", text=original), "images": "[]",
+         "fetched_at": "2025-11-01T00:00:00+00:00", "content_hash": "old",
+         "first_seen_at": "2025-11-01T00:00:00+00:00"}).last_pk
+    db["article_minhash"].insert({"article_id": article_id, "hashvalues": old_print.hashvalues})
+    db["lsh_bands"].insert_all({"band": band, "key": key, "article_id": article_id}
+                               for band, key in enumerate(old_print.bands))
+    db.close()
+
+    writer = ArchiveWriter(open_archive(path))
+    sql = writer.db.execute("select sql from sqlite_master where name = 'lsh_bands'").fetchone()
+    assert "without rowid" in sql[0].lower()
+    assert writer.db.execute("select count(*) from lsh_bands").fetchone()[0] == 32
+    assert store_text(writer, "https://x.test/repost",
+                      truth_text("netease/dy-repost")) == "near-duplicate"
+    row = writer.db.execute("select duplicate_of from articles where url = ?",
+                            ["https://x.test/repost"]).fetchone()
+    assert row[0] == article_id
+
+
 def test_lookup_is_indexed(writer: ArchiveWriter) -> None:
     plan = " ".join(row[3] for row in writer.db.execute(
         "explain query plan select article_id from lsh_bands where band = 1 and key = 2"))
-    assert "USING INDEX" in plan or "USING COVERING INDEX" in plan
+    assert "USING PRIMARY KEY (band=? AND key=?)" in plan  # m007: the table is the index
     plan = " ".join(row[3] for row in writer.db.execute(
         "explain query plan select 1 from article_urls where url = 'x'"))
     assert "USING" in plan and "INDEX" in plan

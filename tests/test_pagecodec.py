@@ -157,7 +157,7 @@ def test_migrations_bring_an_old_archive_to_contentless_search_and_page_codecs(
     old_archive(path)
     db = open_archive(path)
     names = [row[0] for row in db.execute("select name from _migrations order by name")]
-    assert names[-2:] == ["m005_contentless_fts", "m006_page_codecs"]
+    assert {"m005_contentless_fts", "m006_page_codecs"} <= set(names)
     sql = db.execute("select sql from sqlite_master where name = ?", [FTS_TABLE]).fetchone()[0]
     assert "content = ''" in sql
     # The index came over as it was: found, with its snippet, from articles' own text.
