@@ -266,6 +266,63 @@ def train_site_dictionary(db: sqlite_utils.Database, site: str,
     return dict_id
 
 
+
+class DictionaryTrainer:
+    """When to train a site's page dictionary: once it has enough pages, and again when its
+    pages have drifted away from it. One per writer connection (ArchiveWriter)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        # Sites without a page dictionary: pages counted so far and the count at which
+        # to train one (TRAIN_AFTER, more after a failure).
+        self._training: dict[str, tuple[int, int]] = {}
+        # Sites with one: [its id, pages stored with it, mean size ratio of its first
+        # pages, moving average of the latest], to train another when they drift.
+        self._drift: dict[str, list[Any]] = {}
+
+    def page_stored(self, url: str, stored: int, raw: int, codec: str) -> None:
+        """Train the site's page dictionary once it has enough pages, and a new one when
+        its pages have drifted away from it.
+
+        A site's pages are counted once from the index, then one by one as they are
+        stored here: a store costs the same whatever the number of pages the site has."""
+        site = site_of(url)
+        if not site:
+            return
+        dict_id = codec_dict_id(codec)
+        if dict_id is not None:
+            self._watch_drift(site, dict_id, stored / max(raw, 1))
+            return
+        state = self._training.get(site)
+        if state is None:
+            count, due = len(site_page_ids(self.db, site)), TRAIN_AFTER
+        else:
+            count, due = state[0] + 1, state[1]
+        if count < due:
+            self._training[site] = (count, due)
+        elif train_site_dictionary(self.db, site) is None:
+            self._training[site] = (count, 2 * count)  # too little to train on: later
+        else:
+            self._training.pop(site, None)
+
+    def _watch_drift(self, site: str, dict_id: int, ratio: float) -> None:
+        """Follow how well the site's dictionary compresses the pages stored with it:
+        the mean ratio of its first pages, then a moving average of the latest."""
+        watch = self._drift.get(site)
+        if watch is None or watch[0] != dict_id:
+            watch = self._drift[site] = [dict_id, 0, 0.0, 0.0]
+        watch[1] += 1
+        pages = watch[1]
+        if pages <= BASELINE:
+            watch[2] += (ratio - watch[2]) / pages
+            watch[3] = watch[2]
+            return
+        watch[3] += (ratio - watch[3]) / 50
+        if pages >= RETRAIN_AFTER and watch[3] > RETRAIN_WORSE * watch[2]:
+            watch[1] = -10 * RETRAIN_AFTER  # failed or not, not again soon
+            train_site_dictionary(self.db, site, replacing=dict_id)
+
+
 def _trim_heap() -> None:
     """Give the training's ~60 MB (the pages and zstd's copy of them) back to the system:
     freed, they would otherwise stay in the crawl process's heap (glibc) for good."""

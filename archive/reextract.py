@@ -25,7 +25,8 @@ from archive.fts import index_article
 from archive.neardup import index_fingerprint, unindex_fingerprint
 from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
-from archive.store import content_hash, now_iso
+from archive.runs import now_iso
+from archive.store import content_hash
 from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint, fingerprint
 from pipelines.pool import extraction_pool

@@ -8,30 +8,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import sqlite3
-from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlite_utils
 
-from archive import pagecodec
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import find_near_duplicate, index_fingerprint
-from archive.pagecodec import (
-    codec_dict_id,
-    compress_page,
-    site_of,
-    site_page_ids,
-    train_site_dictionary,
-    with_site_dictionary,
-)
+from archive.pagecodec import DictionaryTrainer, compress_page, site_of, with_site_dictionary
 from archive.revisions import record_revision
+from archive.runs import RunRecords, now_iso
 from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint
 from pipelines.types import Article
@@ -62,47 +52,13 @@ class FetchedPage:
         return self.headers.get("Content-Type") or self.headers.get("content-type")
 
 
-def now_iso(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
-
-
 def content_hash(text: str) -> str:
     """A hash of the body with whitespace normalised: the same text gives the same hash."""
     normalised = re.sub(r"\s+", " ", text).strip()
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
-def process_alive(pid: int, started_at: str | None = None) -> bool:
-    """Whether process `pid` is still the running process that started a run at
-    `started_at`. On Linux a zombie counts as dead, and so does a process that started
-    after the run did (the pid was reused). Only meaningful on the machine of the run."""
-    if pid == os.getpid():
-        return True
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: it exists
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime "))
-    except (OSError, IndexError, StopIteration, ValueError):
-        return True  # no /proc to ask: it exists
-    if fields[0] in ("Z", "X"):
-        return False
-    if started_at:
-        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        with suppress(ValueError):
-            if started > datetime.fromisoformat(started_at).timestamp() + 2:
-                return False
-    return True
-
-
-class ArchiveWriter:
+class ArchiveWriter(RunRecords):
     """The crawl's view of the archive: runs, pages, articles, failures, revisits.
 
     `revisit_after`: delays after first seen at which an article is fetched again (the
@@ -113,77 +69,7 @@ class ArchiveWriter:
                  revisit_after: tuple[timedelta, ...] = ()) -> None:
         self.db = db
         self.revisit_after = revisit_after
-        # Sites without a page dictionary: pages counted so far and the count at which
-        # to train one (pagecodec.TRAIN_AFTER, more after a failure).
-        self._training: dict[str, tuple[int, int]] = {}
-        # Sites with one: [its id, pages stored with it, mean size ratio of its first
-        # pages, moving average of the latest], to train another when they drift.
-        self._drift: dict[str, list[Any]] = {}
-
-    # Runs and failures -------------------------------------------------------------
-
-    def start_run(self, source: str, pid: int | None = None) -> int:
-        self.close_dead_runs()
-        with write_transaction(self.db):
-            table = self.db["crawl_runs"].insert(
-                {"source": source, "started_at": now_iso(), "status": "running", "pid": pid})
-        return int(table.last_pk)
-
-    def close_dead_runs(self) -> list[int]:
-        """Close, as failed, the `running` runs whose process is gone; their ids.
-
-        A crawl killed with SIGKILL (the OOM killer, `kill -9`, a power cut) cannot close
-        its own row, which would stay `running` for ever. Each new run looks for such
-        rows; what they stored stays (every page was its own transaction)."""
-        rows = self.db.execute("select id, pid, started_at from crawl_runs "
-                               "where status = 'running' and pid is not null").fetchall()
-        closed = []
-        for run_id, pid, started_at in rows:
-            if process_alive(pid, started_at):
-                continue
-            counts = self.run_counts(run_id)
-            with write_transaction(self.db):
-                # `and status = 'running'`: the scheduler may have closed it meanwhile.
-                cursor = self.db.execute(
-                    "update crawl_runs set status = 'failed', finished_at = ?, "
-                    "finish_reason = ?, pages_fetched = ?, failures = ? "
-                    "where id = ? and status = 'running'",
-                    [now_iso(), f"killed: process {pid} ended without closing its run",
-                     counts["pages_fetched"], counts["failures"], run_id])
-            if cursor.rowcount:
-                closed.append(run_id)
-        return closed
-
-    def finish_run(self, run_id: int, status: str, finish_reason: str) -> dict[str, int]:
-        """Close the run with its counts."""
-        counts = self.run_counts(run_id)
-        with write_transaction(self.db):
-            self.db["crawl_runs"].update(run_id, {
-                "finished_at": now_iso(), "status": status, "finish_reason": finish_reason,
-                "pages_fetched": counts["pages_fetched"], "failures": counts["failures"]})
-        return counts
-
-    def run_counts(self, run_id: int) -> dict[str, int]:
-        row = self.db.execute(
-            """select (select count(*) from pages where run_id = :run),
-                      (select count(*) from failures where run_id = :run)""",
-            {"run": run_id}).fetchone()
-        run = self.db["crawl_runs"].get(run_id)
-        return {"pages_fetched": row[0], "failures": row[1],
-                **{key: run[key] for key in ("articles_new", "duplicates", "revised", "removed",
-                                             "listings_read", "not_modified")}}
-
-    def count(self, run_id: int | None, counter: str) -> None:
-        if run_id is not None:
-            self.db.execute(f"update crawl_runs set {counter} = {counter} + 1 where id = ?",
-                            [run_id])
-
-    def record_failure(self, run_id: int | None, url: str, reason: str,
-                       status: int | None = None) -> None:
-        with write_transaction(self.db):
-            self.db["failures"].insert(
-                {"run_id": run_id, "url": url, "reason": reason, "status": status,
-                 "at": now_iso()})
+        self.dictionaries = DictionaryTrainer(db)
 
     # Lookups -----------------------------------------------------------------------
 
@@ -263,7 +149,7 @@ class ArchiveWriter:
                                       segmented, body_blob, body_codec, profile,
                                       previous_segmented)
         try:
-            self._train_if_due(page.url, len(stored[0]), len(page.body), stored[1])
+            self.dictionaries.page_stored(page.url, len(stored[0]), len(page.body), stored[1])
         except sqlite3.Error as exc:  # the page is stored; its site trains another time
             logger.warning("page dictionary for %s not trained: %s", site_of(page.url), exc)
         return outcome
@@ -320,48 +206,6 @@ class ArchiveWriter:
             self.db["failures"].insert({"run_id": run_id, "url": url,
                                         "reason": f"removed: {reason}", "at": now_iso()})
         return True
-
-    def _train_if_due(self, url: str, stored: int, raw: int, codec: str) -> None:
-        """Train the site's page dictionary once it has enough pages, and a new one when
-        its pages have drifted away from it (archive/pagecodec.py).
-
-        A site's pages are counted once from the index, then one by one as they are
-        stored here: a store costs the same whatever the number of pages the site has."""
-        site = site_of(url)
-        if not site:
-            return
-        dict_id = codec_dict_id(codec)
-        if dict_id is not None:
-            self._watch_drift(site, dict_id, stored / max(raw, 1))
-            return
-        state = self._training.get(site)
-        if state is None:
-            count, due = len(site_page_ids(self.db, site)), pagecodec.TRAIN_AFTER
-        else:
-            count, due = state[0] + 1, state[1]
-        if count < due:
-            self._training[site] = (count, due)
-        elif train_site_dictionary(self.db, site) is None:
-            self._training[site] = (count, 2 * count)  # too little to train on: later
-        else:
-            self._training.pop(site, None)
-
-    def _watch_drift(self, site: str, dict_id: int, ratio: float) -> None:
-        """Follow how well the site's dictionary compresses the pages stored with it:
-        the mean ratio of its first pages, then a moving average of the latest."""
-        watch = self._drift.get(site)
-        if watch is None or watch[0] != dict_id:
-            watch = self._drift[site] = [dict_id, 0, 0.0, 0.0]
-        watch[1] += 1
-        pages = watch[1]
-        if pages <= pagecodec.BASELINE:
-            watch[2] += (ratio - watch[2]) / pages
-            watch[3] = watch[2]
-            return
-        watch[3] += (ratio - watch[3]) / 50
-        if pages >= pagecodec.RETRAIN_AFTER and watch[3] > pagecodec.RETRAIN_WORSE * watch[2]:
-            watch[1] = -10 * pagecodec.RETRAIN_AFTER  # failed or not, not again soon
-            train_site_dictionary(self.db, site, replacing=dict_id)
 
     def _place_article(self, source: str, page: FetchedPage, article: Article,
                        fingerprint: Fingerprint | None, revisit: bool,

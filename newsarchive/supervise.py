@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from archive import open_archive
-from archive.store import ArchiveWriter, now_iso
+from archive.runs import now_iso
+from archive.store import ArchiveWriter
 
 log = logging.getLogger("newsarchive.schedule")
 
