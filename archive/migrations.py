@@ -203,9 +203,18 @@ def m007_lsh_bands_without_rowid(db: sqlite_utils.Database) -> None:
     db.execute("alter table lsh_bands_keyed rename to lsh_bands")
 
 
+def m008_lsh_recent(db: sqlite_utils.Database) -> None:
+    """Where a new article's LSH band keys wait before they are folded into lsh_bands in
+    key order, many at a time (archive/neardup.py): its pages stay few and hot, so a
+    store's random writes to the index stop growing with the archive."""
+    db.execute("create table lsh_recent (band integer not null, key integer not null, "
+               "article_id integer not null references articles(id), "
+               "primary key (band, key, article_id)) without rowid")
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
                                m004_page_extraction, m005_contentless_fts, m006_page_codecs,
-                               m007_lsh_bands_without_rowid]
+                               m007_lsh_bands_without_rowid, m008_lsh_recent]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -18,7 +18,13 @@ import sqlite_utils
 
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
-from archive.neardup import find_near_duplicate, index_fingerprint
+from archive.neardup import (
+    FOLD_AFTER,
+    articles_waiting,
+    find_near_duplicate,
+    fold_recent,
+    index_fingerprint,
+)
 from archive.pagecodec import DictionaryTrainer, compress_page, site_of, with_site_dictionary
 from archive.revisions import record_revision
 from archive.runs import RunRecords, now_iso
@@ -70,6 +76,7 @@ class ArchiveWriter(RunRecords):
         self.db = db
         self.revisit_after = revisit_after
         self.dictionaries = DictionaryTrainer(db)
+        self._waiting: int | None = None  # articles in lsh_recent, once counted
 
     # Lookups -----------------------------------------------------------------------
 
@@ -152,7 +159,25 @@ class ArchiveWriter(RunRecords):
             self.dictionaries.page_stored(page.url, len(stored[0]), len(page.body), stored[1])
         except sqlite3.Error as exc:  # the page is stored; its site trains another time
             logger.warning("page dictionary for %s not trained: %s", site_of(page.url), exc)
+        if fingerprint is not None and outcome in ("new", "near-duplicate", "revised"):
+            self._fold_if_due()
         return outcome
+
+    def _fold_if_due(self) -> None:
+        """One more article's band keys went to lsh_recent: fold it into lsh_bands when it
+        holds FOLD_AFTER articles (archive/neardup.py)."""
+        if self._waiting is None:
+            self._waiting = articles_waiting(self.db)
+        else:
+            self._waiting += 1
+        if self._waiting < FOLD_AFTER:
+            return
+        try:
+            with write_transaction(self.db):
+                fold_recent(self.db)
+        except sqlite3.Error as exc:  # lookups read both tables: nothing is missed
+            logger.warning("near-duplicate index not folded: %s", exc)
+        self._waiting = None  # counted again next time
 
     def _store(self, run_id: int | None, source: str, page: FetchedPage,
                article: Article | None, fingerprint: Fingerprint | None, revisit: bool,

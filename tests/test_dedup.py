@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+import archive.store
 from archive import open_archive
 from archive.migrations import MIGRATIONS
 from archive.store import ArchiveWriter
@@ -111,8 +112,40 @@ def test_revision_replaces_the_articles_band_keys(writer: ArchiveWriter) -> None
     other = truth_text("netease/dy-same-topic")
     assert writer.store(None, "s", make_page(url), make_article(url, text=other),
                         fingerprint=fingerprint(other), revisit=True) == "revised"
-    keys = writer.db.execute("select band, key from lsh_bands order by band").fetchall()
-    assert keys == list(enumerate(fingerprint(other).bands))
+    assert index_keys(writer) == list(enumerate(fingerprint(other).bands))
+
+
+def index_keys(writer: ArchiveWriter) -> list[tuple[int, int]]:
+    return writer.db.execute("select band, key from lsh_recent union all "
+                             "select band, key from lsh_bands order by band").fetchall()
+
+
+def test_keys_wait_in_lsh_recent_then_fold_into_lsh_bands(
+        writer: ArchiveWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New keys go to the small table; every FOLD_AFTER articles they move to the big one,
+    and lookups find an original wherever its keys are."""
+    monkeypatch.setattr(archive.store, "FOLD_AFTER", 3)
+    db = writer.db
+
+    def count(table: str) -> int:
+        return db.execute(f"select count(*) from {table}").fetchone()[0]
+
+    original = truth_text("netease/dy-post2020-reference")
+    assert store_text(writer, "https://x.test/original", original) == "new"
+    assert store_text(writer, "https://x.test/other", truth_text("netease/dy-same-topic")) == "new"
+    assert (count("lsh_recent"), count("lsh_bands")) == (64, 0)
+    assert store_text(writer, "https://x.test/repost",
+                      truth_text("netease/dy-repost")) == "near-duplicate"  # found in recent
+    assert (count("lsh_recent"), count("lsh_bands")) == (0, 96)  # the third folded them
+    again = "（原标题：转载）\n" + original
+    assert store_text(writer, "https://x.test/again", again) == "near-duplicate"  # in bands
+    assert (count("lsh_recent"), count("lsh_bands")) == (32, 96)
+    # A folded article's keys are replaced when it is revised.
+    url = "https://x.test/other"
+    edited = truth_text("netease/mobile-2025")
+    assert writer.store(None, "s", make_page(url), make_article(url, text=edited),
+                        fingerprint=fingerprint(edited), revisit=True) == "revised"
+    assert (count("lsh_recent"), count("lsh_bands")) == (64, 64)
 
 
 def test_archive_from_before_m007_keeps_its_near_duplicate_index(tmp_path: Path) -> None:
@@ -139,6 +172,7 @@ def test_archive_from_before_m007_keeps_its_near_duplicate_index(tmp_path: Path)
     sql = writer.db.execute("select sql from sqlite_master where name = 'lsh_bands'").fetchone()
     assert "without rowid" in sql[0].lower()
     assert writer.db.execute("select count(*) from lsh_bands").fetchone()[0] == 32
+    assert writer.db.execute("select count(*) from lsh_recent").fetchone()[0] == 0
     assert store_text(writer, "https://x.test/repost",
                       truth_text("netease/dy-repost")) == "near-duplicate"
     row = writer.db.execute("select duplicate_of from articles where url = ?",
