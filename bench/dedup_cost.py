@@ -1,15 +1,31 @@
 """What storing one more article costs as the archive grows (dedup included).
 
-    python bench/dedup_cost.py                 # sizes 1000 10000 100000
+    python bench/dedup_cost.py                 # sizes 1000 10000 100000 (~12 min here)
     python bench/dedup_cost.py --sizes 1000 5000 --json
 
 Synthetic articles (Chinese dictionary words at random, ~1,500 characters, one in ten a
 near-copy of an earlier one) are stored through ArchiveWriter.store, the crawl's own write
-path: page, URL identity, content hash, LSH lookup and index, all in one transaction. The archive is
-grown to each size, then the time per article is measured over the next `--measure`
-articles. Fingerprints and the search index's segmented title and text are computed
+path: page, URL identity, content hash, LSH lookup and index, search index, all in one
+transaction. Fingerprints and the search index's segmented title and text are computed
 beforehand, as the crawl computes them in its extraction workers, so the figure is the
-archive's cost alone.
+archive's cost alone (CPU time of this process: user and system, so page reads and WAL
+writes count).
+
+The archive is grown to each size. Then, in each round, a fresh copy of it is warmed up
+with 50 articles and the time per article is measured on the next `--probe` articles
+stored into the copy (the same ones each round: the archive stays at its size, and every
+round does the same work), the WAL checkpointed inside the timing. The near-duplicate
+index folds its newest keys into its big table every FOLD_AFTER articles
+(archive/neardup.py): a size's rounds make one fold cycle, round k starting with k *
+probe articles waiting, so that one round in the cycle stores the article that folds
+and the mean over the cycle is the cost per article with the folds' share in it.
+
+Each round is measured alternately with the same measure on a copy of a reference
+archive of 1,000 articles (which has never folded: its keys all wait). The machine is
+shared: what other processes do moves CPU time per article by 10-30% between rounds,
+but it moves both measures of a round alike, so the cost at each size is given as a
+ratio to the reference measured beside it (mean over mean). At 1,000 both are archives
+of that size (of other articles): the ratio there shows what is left of the noise.
 """
 
 from __future__ import annotations
@@ -18,18 +34,30 @@ import argparse
 import json
 import multiprocessing
 import random
+import shutil
+import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import sqlite_utils  # noqa: E402
+
 from archive import open_archive  # noqa: E402
 from archive.fts import segment  # noqa: E402
+from archive.neardup import FOLD_AFTER, fold_recent  # noqa: E402
 from archive.store import ArchiveWriter, FetchedPage  # noqa: E402
+from archive.transactions import write_transaction  # noqa: E402
 from pipelines.dedup import fingerprint  # noqa: E402
+
+REFERENCE_SIZE = 1000
+WARM_UP = 50  # articles stored untimed in each reference copy: its page cache warm too
+
+Item = tuple  # (FetchedPage, article dict, Fingerprint, (segmented title, segmented text))
 
 
 def _words() -> list[str]:
@@ -71,70 +99,163 @@ def _derive(text: str) -> tuple:
     return fingerprint(text), (segment(text[:20]), segment(text))
 
 
-def make_items(rng: random.Random, start: int, count: int, history: list[str]) -> list:
-    texts = []
-    for _ in range(count):
-        copy = history and rng.random() < 0.1
-        text = near_copy(rng.choice(history)) if copy else synthetic_text(rng)
-        history.append(text)
-        if len(history) > 500:
-            history.pop(0)
-        texts.append(text)
-    with multiprocessing.get_context("fork").Pool() as pool:
-        derived = pool.map(_derive, texts, chunksize=50)
-    return [(*article(n, text), print_, words)
-            for n, text, (print_, words) in zip(range(start, start + count), texts, derived,
-                                                strict=True)]
+class Articles:
+    """Synthetic articles, numbered on; one in ten a near-copy of a recent one."""
+
+    def __init__(self, seed: int = 42) -> None:
+        self.rng = random.Random(seed)
+        self.recent: list[str] = []
+        self.made = 0
+
+    def take(self, count: int) -> list[Item]:
+        texts = [self._text() for _ in range(count)]
+        with multiprocessing.get_context("fork").Pool() as pool:
+            derived = pool.map(_derive, texts, chunksize=50)
+        start, self.made = self.made, self.made + count
+        return [(*article(n, text), print_, words)
+                for n, text, (print_, words) in zip(range(start, self.made), texts, derived,
+                                                    strict=True)]
+
+    def _text(self) -> str:
+        copy = self.recent and self.rng.random() < 0.1
+        text = near_copy(self.rng.choice(self.recent)) if copy else synthetic_text(self.rng)
+        self.recent = [*self.recent[-499:], text]
+        return text
 
 
-def run(sizes: list[int], measure: int) -> list[dict]:
-    rng = random.Random(42)
-    history: list[str] = []
+def store_all(writer: ArchiveWriter, items: list[Item]) -> Counter[str]:
+    return Counter(writer.store(None, "bench", page, art, fingerprint=print_, segmented=words)
+                   for page, art, print_, words in items)
+
+
+def checkpoint(db: sqlite_utils.Database) -> None:
+    """Move the WAL into the main file (then a copy of the main file is the archive)."""
+    db.execute("pragma wal_checkpoint(truncate)")
+
+
+def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, Counter[str]]:
+    """(CPU ms per article, outcomes). The WAL is checkpointed before and after, the
+    second time inside the timing: what the items cost to move from the WAL into the
+    archive's file counts, wherever SQLite's own checkpoints would have fallen."""
+    checkpoint(writer.db)
+    started = time.process_time()
+    outcomes = store_all(writer, items)
+    checkpoint(writer.db)
+    return 1000 * (time.process_time() - started) / len(items), outcomes
+
+
+def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: list[Item],
+                    waiting: int | None = None) -> tuple[float, Counter[str]]:
+    """CPU ms per article of `probe` stored into a fresh copy of `archive`, after
+    `warm_up` (untimed) has warmed its connection's page cache; and the outcomes.
+    `waiting`: how many articles' band keys to leave in lsh_recent, waiting for the next
+    fold (None: as the archive has them)."""
+    copy = workdir / "copy.db"
+    shutil.copyfile(archive, copy)
+    db = open_archive(copy)
+    if waiting is not None:
+        set_waiting(db, waiting)
+    writer = ArchiveWriter(db)
+    store_all(writer, warm_up)
+    cost = timed_store(writer, probe)
+    db.close()
+    for leftover in workdir.glob("copy.db*"):
+        leftover.unlink()
+    return cost
+
+
+def set_waiting(db: sqlite_utils.Database, waiting: int) -> None:
+    """Fold lsh_recent, then move the newest `waiting` articles' keys back into it: the
+    archive as it is at that point of its fold cycle, without growing it."""
+    with write_transaction(db):
+        fold_recent(db)
+        newest = [row[0] for row in db.execute(
+            "select article_id from article_minhash order by article_id desc limit ?",
+            [waiting])]
+        if newest:
+            db.execute("insert into lsh_recent select band, key, article_id from lsh_bands "
+                       "where article_id >= ?", [newest[-1]])
+            db.execute("delete from lsh_bands where article_id >= ?", [newest[-1]])
+    checkpoint(db)
+
+
+def run(sizes: list[int], probe_size: int, cycles: int) -> list[dict]:
+    """Per size, `cycles` fold cycles of FOLD_AFTER / probe_size rounds each; in round k
+    the archive starts with k * probe_size articles waiting in lsh_recent, so one round
+    in each cycle stores the article that folds it: the mean over a cycle is the cost per
+    article with the folds' share in it."""
+    articles = Articles()
+    per_cycle = max(1, FOLD_AFTER // probe_size)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        writer = ArchiveWriter(open_archive(Path(tmp) / "bench.db"))
+        workdir = Path(tmp)
+        reference, grown = workdir / "reference.db", workdir / "grown.db"
+        db = open_archive(reference)
+        store_all(ArchiveWriter(db), articles.take(REFERENCE_SIZE))
+        checkpoint(db)
+        db.close()
+        reference_items = articles.take(WARM_UP), articles.take(probe_size)
+        db = open_archive(grown)
+        writer = ArchiveWriter(db)
         stored = 0
         for size in sizes:
             while stored < size:  # grow, in batches, to the size
-                batch = min(5000, size - stored)
-                for page, art, print_, words in make_items(rng, stored, batch, history):
-                    writer.store(None, "bench", page, art, fingerprint=print_,
-                                 segmented=words)
-                stored += batch
-            items = make_items(rng, stored, measure, history)
-            started = time.process_time()
-            outcomes: dict[str, int] = {}
-            for page, art, print_, words in items:
-                outcome = writer.store(None, "bench", page, art, fingerprint=print_,
-                                       segmented=words)
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            elapsed = time.process_time() - started
-            stored += measure
-            db_bytes = (Path(tmp) / "bench.db").stat().st_size
-            results.append({"archived": size, "ms_per_article": round(1000 * elapsed / measure, 3),
-                            "outcomes": outcomes, "db_mb": round(db_bytes / 2**20, 1)})
-            print(f"{size:>8} archived: {results[-1]['ms_per_article']:.3f} ms per article "
-                  f"stored ({outcomes})", flush=True)
-    base = results[0]["ms_per_article"]
-    for row in results:
-        row["ratio_to_first"] = round(row["ms_per_article"] / base, 3)
+                batch = articles.take(min(5000, size - stored))
+                store_all(writer, batch)
+                stored += len(batch)
+            checkpoint(db)
+            grown_items = articles.take(WARM_UP), articles.take(probe_size)
+            grown_ms, reference_ms = [], []
+            for round_ in range(cycles * per_cycle):
+                # An archive smaller than FOLD_AFTER has never folded: left as it is.
+                waiting = (round_ % per_cycle) * probe_size if size >= FOLD_AFTER else None
+                reference_ms.append(measure_on_copy(reference, workdir, *reference_items)[0])
+                cost, outcomes = measure_on_copy(grown, workdir, *grown_items, waiting)
+                grown_ms.append(cost)
+            results.append(summary(size, grown_ms, reference_ms, outcomes,
+                                   grown.stat().st_size))
+            row = results[-1]
+            print(f"{size:>8} archived: {row['ms_per_article']:.3f} ms per article stored, "
+                  f"reference {row['reference_ms_per_article']:.3f} "
+                  f"(x{row['ratio_to_reference']:.2f}; {dict(outcomes)})", flush=True)
+        db.close()
     return results
+
+
+def summary(size: int, grown_ms: list[float], reference_ms: list[float],
+            outcomes: Counter[str], db_bytes: int) -> dict:
+    """Means over the rounds (a fold cycle's rounds differ on purpose: medians would
+    leave the fold out), and their ratio."""
+    grown, reference = statistics.fmean(grown_ms), statistics.fmean(reference_ms)
+    return {"archived": size,
+            "ms_per_article": round(grown, 3),
+            "reference_ms_per_article": round(reference, 3),
+            "ratio_to_reference": round(grown / reference, 3),
+            "round_ratios": [round(g / r, 3) for g, r in zip(grown_ms, reference_ms,
+                                                              strict=True)],
+            "outcomes": dict(outcomes), "db_mb": round(db_bytes / 2**20, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--measure", type=int, default=1000)
+    parser.add_argument("--probe", type=int, default=200,
+                        help="articles stored (and timed) in each round")
+    parser.add_argument("--cycles", type=int, default=1,
+                        help="fold cycles measured at each size (each FOLD_AFTER / probe rounds)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = run(args.sizes, args.measure)
+    results = run(args.sizes, args.probe, args.cycles)
     if args.json:
         print(json.dumps(results, indent=1))
-    else:
-        print(f"{'archived':>10} {'ms/article':>11} {'x first':>8} {'db MB':>7}")
-        for row in results:
-            print(f"{row['archived']:>10} {row['ms_per_article']:>11.3f} "
-                  f"{row['ratio_to_first']:>8.2f} {row['db_mb']:>7.1f}")
+        return
+    print(f"{'archived':>10} {'ms/article':>11} {'reference':>10} {'x reference':>12} "
+          f"{'round ratios':>30} {'db MB':>7}")
+    for row in results:
+        spread = " ".join(f"{r:.2f}" for r in row["round_ratios"])
+        print(f"{row['archived']:>10} {row['ms_per_article']:>11.3f} "
+              f"{row['reference_ms_per_article']:>10.3f} {row['ratio_to_reference']:>12.2f} "
+              f"{spread:>30} {row['db_mb']:>7.1f}")
 
 
 if __name__ == "__main__":
