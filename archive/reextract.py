@@ -22,7 +22,13 @@ from typing import Any
 import sqlite_utils
 
 from archive.fts import index_article
-from archive.neardup import index_fingerprint, unindex_fingerprint
+from archive.neardup import (
+    FOLD_AFTER,
+    articles_waiting,
+    fold_recent,
+    index_fingerprint,
+    unindex_fingerprint,
+)
 from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.runs import now_iso
@@ -119,6 +125,9 @@ def reextract(db: sqlite_utils.Database, *, source: str | None = None,
             _settle(db, report, *pending.popleft())
             if progress is not None:
                 progress(report.checked, len(todo))
+    if not dry_run and articles_waiting(db) >= FOLD_AFTER:  # re-indexed texts: see neardup
+        with write_transaction(db):
+            fold_recent(db)
     report.seconds = round(time.monotonic() - started, 2)
     return report
 
