@@ -1,15 +1,16 @@
-"""The near-duplicate index in the archive: LSH band keys in two keyed tables.
+"""The near-duplicate index in the archive: LSH band keys in three keyed tables.
 
 A lookup is one indexed query per band plus a signature comparison per candidate, so its
 cost does not grow with the archive.
 
 Writes are kept from growing with it too. Band keys are random: stored straight into one
 big B-tree, each article's 32 keys land on 32 pages far apart, and every one of those
-pages is written again (to the WAL, then into the file) for that article alone. So an
-article's keys go first to `lsh_recent`, a small table whose pages are all written often
-anyway; once it holds FOLD_AFTER articles, `fold_recent` moves them into `lsh_bands` in key
-order, one pass over the big tree in which each of its pages is written once for many
-keys (m008). Lookups read both tables.
+pages is written again (to the WAL, then into the file) for that article alone. So the
+index is a small log-structured merge tree: an article's keys go to `lsh_recent`, a small
+table whose pages are all written often anyway; when it holds 2,000 articles they are
+folded, in key order, into `lsh_middle`, and when that holds 20,000 into `lsh_bands`. A
+fold is one pass over the table it folds into, in which each page is written once for
+many keys; each key is moved twice in all. Lookups read the three tables (m008, m009).
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ import sqlite_utils
 
 from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 
-FOLD_AFTER = 2000  # articles in lsh_recent (~64,000 keys, ~1.5 MB) before a fold
-INDEX_TABLES = ("lsh_recent", "lsh_bands")
+# The index's tables, newest first, with how many articles each holds before it is
+# folded into the next (the last holds the rest). Each level ten times the one before:
+# bench/dedup_cost.py measured a single fold level (lsh_recent straight into lsh_bands)
+# at x1.25 the cost at 1,000 archived with 2,000 articles before a fold, x1.39 with
+# 5,000 (lsh_recent itself too big), the fold's share growing with lsh_bands.
+LEVELS: tuple[tuple[str, int | None], ...] = (
+    ("lsh_recent", 2000), ("lsh_middle", 20000), ("lsh_bands", None))
+INDEX_TABLES = tuple(table for table, _ in LEVELS)
+FOLD_AFTER = LEVELS[0][1] or 0  # articles in lsh_recent before a fold
 
 
 def index_fingerprint(db: sqlite_utils.Database, article_id: int, print_: Fingerprint) -> None:
@@ -51,19 +59,29 @@ def unindex_fingerprint(db: sqlite_utils.Database, article_id: int) -> None:
     db.execute("delete from article_minhash where article_id = ?", [article_id])
 
 
-def articles_waiting(db: sqlite_utils.Database) -> int:
-    """How many articles' keys are in lsh_recent (band 0 has one row per article)."""
-    return int(db.execute("select count(*) from lsh_recent where band = 0").fetchone()[0])
+def articles_in(db: sqlite_utils.Database, table: str = INDEX_TABLES[0]) -> int:
+    """How many articles' keys an index table holds (band 0 has one row per article)."""
+    return int(db.execute(f"select count(*) from {table} where band = 0").fetchone()[0])
 
 
-def fold_recent(db: sqlite_utils.Database) -> int:
-    """Move lsh_recent's keys into lsh_bands, in key order; how many. Call it inside a
-    write transaction: a fold interrupted leaves both tables as they were."""
-    moved = db.execute("insert or ignore into lsh_bands (band, key, article_id) "
-                       "select band, key, article_id from lsh_recent "
+def fold(db: sqlite_utils.Database, level: int) -> int:
+    """Move a level's keys into the next, in key order; how many. Call it inside a write
+    transaction: a fold interrupted leaves both tables as they were."""
+    source, target = INDEX_TABLES[level], INDEX_TABLES[level + 1]
+    moved = db.execute(f"insert or ignore into {target} (band, key, article_id) "
+                       f"select band, key, article_id from {source} "
                        "order by band, key, article_id").rowcount
-    db.execute("delete from lsh_recent")
+    db.execute(f"delete from {source}")
     return int(moved)
+
+
+def fold_full_levels(db: sqlite_utils.Database) -> None:
+    """Fold every level that is full, newest first (a fold can fill the next level).
+    Call it inside a write transaction."""
+    for level, (table, limit) in enumerate(LEVELS[:-1]):
+        if limit is None or articles_in(db, table) < limit:
+            return
+        fold(db, level)
 
 
 def find_near_duplicate(db: sqlite_utils.Database, print_: Fingerprint,

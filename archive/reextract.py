@@ -24,8 +24,8 @@ import sqlite_utils
 from archive.fts import index_article
 from archive.neardup import (
     FOLD_AFTER,
-    articles_waiting,
-    fold_recent,
+    articles_in,
+    fold_full_levels,
     index_fingerprint,
     unindex_fingerprint,
 )
@@ -125,9 +125,9 @@ def reextract(db: sqlite_utils.Database, *, source: str | None = None,
             _settle(db, report, *pending.popleft())
             if progress is not None:
                 progress(report.checked, len(todo))
-    if not dry_run and articles_waiting(db) >= FOLD_AFTER:  # re-indexed texts: see neardup
+    if not dry_run and articles_in(db) >= FOLD_AFTER:  # re-indexed texts: see neardup
         with write_transaction(db):
-            fold_recent(db)
+            fold_full_levels(db)
     report.seconds = round(time.monotonic() - started, 2)
     return report
 

@@ -20,9 +20,9 @@ from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import (
     FOLD_AFTER,
-    articles_waiting,
+    articles_in,
     find_near_duplicate,
-    fold_recent,
+    fold_full_levels,
     index_fingerprint,
 )
 from archive.pagecodec import DictionaryTrainer, compress_page, site_of, with_site_dictionary
@@ -164,17 +164,17 @@ class ArchiveWriter(RunRecords):
         return outcome
 
     def _fold_if_due(self) -> None:
-        """One more article's band keys went to lsh_recent: fold it into lsh_bands when it
+        """One more article's band keys went to lsh_recent: fold the index's levels when it
         holds FOLD_AFTER articles (archive/neardup.py)."""
         if self._waiting is None:
-            self._waiting = articles_waiting(self.db)
+            self._waiting = articles_in(self.db)
         else:
             self._waiting += 1
         if self._waiting < FOLD_AFTER:
             return
         try:
             with write_transaction(self.db):
-                fold_recent(self.db)
+                fold_full_levels(self.db)
         except sqlite3.Error as exc:  # lookups read both tables: nothing is missed
             logger.warning("near-duplicate index not folded: %s", exc)
         self._waiting = None  # counted again next time

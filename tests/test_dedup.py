@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+import archive.neardup
 import archive.store
 from archive import open_archive
 from archive.migrations import MIGRATIONS
@@ -120,32 +121,39 @@ def index_keys(writer: ArchiveWriter) -> list[tuple[int, int]]:
                              "select band, key from lsh_bands order by band").fetchall()
 
 
-def test_keys_wait_in_lsh_recent_then_fold_into_lsh_bands(
+def test_keys_fold_from_level_to_level_and_are_found_on_every_level(
         writer: ArchiveWriter, monkeypatch: pytest.MonkeyPatch) -> None:
-    """New keys go to the small table; every FOLD_AFTER articles they move to the big one,
-    and lookups find an original wherever its keys are."""
+    """New keys go to lsh_recent; a full level is folded into the next; lookups find an
+    original wherever its keys are."""
+    monkeypatch.setattr(archive.neardup, "LEVELS",
+                        (("lsh_recent", 3), ("lsh_middle", 6), ("lsh_bands", None)))
     monkeypatch.setattr(archive.store, "FOLD_AFTER", 3)
     db = writer.db
 
-    def count(table: str) -> int:
-        return db.execute(f"select count(*) from {table}").fetchone()[0]
+    def rows() -> tuple[int, int, int]:
+        return tuple(db.execute(f"select count(*) from {table}").fetchone()[0]
+                     for table in ("lsh_recent", "lsh_middle", "lsh_bands"))
 
     original = truth_text("netease/dy-post2020-reference")
     assert store_text(writer, "https://x.test/original", original) == "new"
     assert store_text(writer, "https://x.test/other", truth_text("netease/dy-same-topic")) == "new"
-    assert (count("lsh_recent"), count("lsh_bands")) == (64, 0)
+    assert rows() == (64, 0, 0)
     assert store_text(writer, "https://x.test/repost",
                       truth_text("netease/dy-repost")) == "near-duplicate"  # found in recent
-    assert (count("lsh_recent"), count("lsh_bands")) == (0, 96)  # the third folded them
-    again = "（原标题：转载）\n" + original
-    assert store_text(writer, "https://x.test/again", again) == "near-duplicate"  # in bands
-    assert (count("lsh_recent"), count("lsh_bands")) == (32, 96)
+    assert rows() == (0, 96, 0)  # the third article folded lsh_recent
+    assert store_text(writer, "https://x.test/again",
+                      "（原标题：转载）\n" + original) == "near-duplicate"  # found in middle
+    for case in ("netease/gbk-2004", "generic/sina-gbk"):
+        store_text(writer, f"https://x.test/{case}", truth_text(case))
+    assert rows() == (0, 0, 192)  # lsh_recent full: folded, which filled lsh_middle
+    assert store_text(writer, "https://x.test/third",
+                      original + "\n责任编辑：李明") == "near-duplicate"  # found in bands
     # A folded article's keys are replaced when it is revised.
     url = "https://x.test/other"
-    edited = truth_text("netease/mobile-2025")
+    edited = truth_text("netease/pc2019")
     assert writer.store(None, "s", make_page(url), make_article(url, text=edited),
                         fingerprint=fingerprint(edited), revisit=True) == "revised"
-    assert (count("lsh_recent"), count("lsh_bands")) == (64, 64)
+    assert rows() == (64, 0, 160)
 
 
 def test_archive_from_before_m007_keeps_its_near_duplicate_index(tmp_path: Path) -> None:
