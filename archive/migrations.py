@@ -212,17 +212,9 @@ def m008_lsh_recent(db: sqlite_utils.Database) -> None:
                "primary key (band, key, article_id)) without rowid")
 
 
-def m009_lsh_middle(db: sqlite_utils.Database) -> None:
-    """A level between lsh_recent and lsh_bands (archive/neardup.py): folds into the big
-    table come ten times less often, so their share of a store stays small."""
-    db.execute("create table lsh_middle (band integer not null, key integer not null, "
-               "article_id integer not null references articles(id), "
-               "primary key (band, key, article_id)) without rowid")
-
-
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
                                m004_page_extraction, m005_contentless_fts, m006_page_codecs,
-                               m007_lsh_bands_without_rowid, m008_lsh_recent, m009_lsh_middle]
+                               m007_lsh_bands_without_rowid, m008_lsh_recent]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -1,16 +1,15 @@
-"""The near-duplicate index in the archive: LSH band keys in three keyed tables.
+"""The near-duplicate index in the archive: LSH band keys in two keyed tables.
 
 A lookup is one indexed query per band plus a signature comparison per candidate, so its
 cost does not grow with the archive.
 
-Writes are kept from growing with it too. Band keys are random: stored straight into one
-big B-tree, each article's 32 keys land on 32 pages far apart, and every one of those
-pages is written again (to the WAL, then into the file) for that article alone. So the
-index is a small log-structured merge tree: an article's keys go to `lsh_recent`, a small
-table whose pages are all written often anyway; when it holds 2,000 articles they are
-folded, in key order, into `lsh_middle`, and when that holds 20,000 into `lsh_bands`. A
-fold is one pass over the table it folds into, in which each page is written once for
-many keys; each key is moved twice in all. Lookups read the three tables (m008, m009).
+Writes are kept from growing with it as far as measured. Band keys are random: stored
+straight into one big B-tree, each article's 32 keys land on 32 pages far apart, and
+every one of those pages is written again (to the WAL, then into the file) for that
+article alone. So an article's keys go first to `lsh_recent`, a small table whose pages
+are all written often anyway; when it holds 2,000 articles they are folded, in key order,
+into `lsh_bands`: one pass in which each page of the big table is written once for many
+keys (m007, m008). Lookups read both tables.
 """
 
 from __future__ import annotations
@@ -20,14 +19,17 @@ import sqlite_utils
 from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 
 # The index's tables, newest first, with how many articles each holds before it is
-# folded into the next (the last holds the rest). Each level ten times the one before:
-# bench/dedup_cost.py measured a single fold level (lsh_recent straight into lsh_bands)
-# at x1.25 the cost at 1,000 archived with 2,000 articles before a fold, x1.39 with
-# 5,000 (lsh_recent itself too big), the fold's share growing with lsh_bands.
-LEVELS: tuple[tuple[str, int | None], ...] = (
-    ("lsh_recent", 2000), ("lsh_middle", 20000), ("lsh_bands", None))
-INDEX_TABLES = tuple(table for table, _ in LEVELS)
+# folded into the next (the last holds the rest). bench/dedup_cost.py at 100,000
+# archived, as a ratio to the cost at 1,000: keys straight into lsh_bands x1.32; folded
+# every 2,000 x1.25; every 5,000 x1.39 (lsh_recent itself too big); a middle level of
+# 20,000 between them x1.34 (its folds cost more than they saved). fold_full_levels takes
+# any number of levels.
+LEVELS: tuple[tuple[str, int | None], ...] = (("lsh_recent", 2000), ("lsh_bands", None))
 FOLD_AFTER = LEVELS[0][1] or 0  # articles in lsh_recent before a fold
+
+
+def index_tables() -> tuple[str, ...]:
+    return tuple(table for table, _ in LEVELS)
 
 
 def index_fingerprint(db: sqlite_utils.Database, article_id: int, print_: Fingerprint) -> None:
@@ -53,13 +55,13 @@ def unindex_fingerprint(db: sqlite_utils.Database, article_id: int) -> None:
     if row is None:
         return
     entries = [(band, key, article_id) for band, key in enumerate(band_keys(row[0]))]
-    for table in INDEX_TABLES:
+    for table in index_tables():
         db.conn.executemany(
             f"delete from {table} where band = ? and key = ? and article_id = ?", entries)
     db.execute("delete from article_minhash where article_id = ?", [article_id])
 
 
-def articles_in(db: sqlite_utils.Database, table: str = INDEX_TABLES[0]) -> int:
+def articles_in(db: sqlite_utils.Database, table: str = "lsh_recent") -> int:
     """How many articles' keys an index table holds (band 0 has one row per article)."""
     return int(db.execute(f"select count(*) from {table} where band = 0").fetchone()[0])
 
@@ -67,7 +69,7 @@ def articles_in(db: sqlite_utils.Database, table: str = INDEX_TABLES[0]) -> int:
 def fold(db: sqlite_utils.Database, level: int) -> int:
     """Move a level's keys into the next, in key order; how many. Call it inside a write
     transaction: a fold interrupted leaves both tables as they were."""
-    source, target = INDEX_TABLES[level], INDEX_TABLES[level + 1]
+    source, target = index_tables()[level], index_tables()[level + 1]
     moved = db.execute(f"insert or ignore into {target} (band, key, article_id) "
                        f"select band, key, article_id from {source} "
                        "order by band, key, article_id").rowcount
@@ -94,11 +96,11 @@ def find_near_duplicate(db: sqlite_utils.Database, print_: Fingerprint,
     placeholders = " or ".join("(band = ? and key = ?)" for _ in print_.bands)
     params: list[int] = [v for pair in enumerate(print_.bands) for v in pair]
     matches = " union all ".join(f"select article_id from {table} where {placeholders}"
-                                 for table in INDEX_TABLES)
+                                 for table in index_tables())
     candidates = db.execute(
         f"select distinct b.article_id, m.hashvalues from ({matches}) b "
         f"join article_minhash m on m.article_id = b.article_id",
-        params * len(INDEX_TABLES),
+        params * len(LEVELS),
     ).fetchall()
     scored = [(print_.jaccard(hashvalues), -article_id)
               for article_id, hashvalues in candidates if article_id != exclude]

@@ -360,10 +360,10 @@ def measure_trafilatura_cli(workdir: Path, urls: Path, server_pid: int, parallel
             "parallel": parallel}
 
 
-def measure_growth(sizes: list[int], probe: int) -> list[dict]:
+def measure_growth(sizes: list[int]) -> list[dict]:
     script = ROOT / "bench" / "dedup_cost.py"
     result = subprocess.run([sys.executable, str(script), "--sizes", *map(str, sizes),
-                             "--probe", str(probe), "--json"],
+                             "--json"],
                             capture_output=True, text=True, check=True)
     text = result.stdout
     return json.loads(text[text.index("\n["):] if not text.startswith("[") else text)
@@ -468,7 +468,6 @@ def main() -> None:
                         help="trafilatura CLI --parallel (default: cores)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000],
                         help="archive sizes for e (default 1000 10000 100000)")
-    parser.add_argument("--probe", type=int, default=200, help="articles timed per round in e")
     parser.add_argument("-s", "--set", dest="overrides", action="append", default=[],
                         metavar="NAME=VALUE", help="an extra Scrapy setting for c")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
@@ -510,7 +509,7 @@ def main() -> None:
     if "e" in args.only:
         print(f"e: bench/dedup_cost.py --sizes {' '.join(map(str, args.sizes))} ...",
               file=sys.stderr, flush=True)
-        results["growth"] = measure_growth(args.sizes, args.probe)
+        results["growth"] = measure_growth(args.sizes)
     results["elapsed_s"] = round(time.time() - started, 1)
     ext, crawl, cli = results.get("extraction"), results.get("crawl"), results.get("cli")
     results["ratios"] = {

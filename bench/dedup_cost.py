@@ -12,20 +12,20 @@ archive's cost alone (CPU time of this process: user and system, so page reads a
 writes count).
 
 The archive is grown to each size. Then, in each round, a fresh copy of it is warmed up
-with 50 articles and the time per article is measured on the next `--probe` articles
-stored into the copy (the same ones each round: the archive stays at its size, and every
-round does the same work), the WAL checkpointed inside the timing. The near-duplicate
-index folds its newest keys into its big table every FOLD_AFTER articles
-(archive/neardup.py): a size's rounds make one fold cycle, round k starting with k *
-probe articles waiting, so that one round in the cycle stores the article that folds
-and the mean over the cycle is the cost per article with the folds' share in it.
+with 50 articles and the time per article is measured on the next 200 stored into the
+copy (the same ones each round: the archive stays at its size, and every round does the
+same work), the WAL checkpointed inside the timing. The near-duplicate index folds its
+newest keys from level to level (archive/neardup.py): a size's rounds start at states of
+the index 200 articles apart over its longest fold cycle (fold_cycle), so that the
+rounds store, among them, the articles that fold each level as often as a crawl does,
+and the mean over them is the cost per article with the folds' share in it.
 
-Each round is measured alternately with the same measure on a copy of a reference
-archive of 1,000 articles (which has never folded: its keys all wait). The machine is
-shared: what other processes do moves CPU time per article by 10-30% between rounds,
-but it moves both measures of a round alike, so the cost at each size is given as a
-ratio to the reference measured beside it (mean over mean). At 1,000 both are archives
-of that size (of other articles): the ratio there shows what is left of the noise.
+Each round is measured alternately with the same measure (200 articles) on a copy of a
+reference archive of 1,000 articles, which has never folded. The machine is shared:
+what other processes do moves CPU time per article by 10-30% between rounds, but it
+moves both measures of a round alike, so the cost at each size is given as a ratio to
+the reference measured beside it (mean over mean). At 1,000 both are archives of about
+that size (of other articles): the ratio there shows what is left of the noise.
 """
 
 from __future__ import annotations
@@ -49,13 +49,15 @@ import sqlite_utils  # noqa: E402
 
 from archive import open_archive  # noqa: E402
 from archive.fts import segment  # noqa: E402
-from archive.neardup import FOLD_AFTER, fold_recent  # noqa: E402
+from archive.neardup import LEVELS, fold, index_tables  # noqa: E402
 from archive.store import ArchiveWriter, FetchedPage  # noqa: E402
 from archive.transactions import write_transaction  # noqa: E402
 from pipelines.dedup import fingerprint  # noqa: E402
 
 REFERENCE_SIZE = 1000
-WARM_UP = 50  # articles stored untimed in each reference copy: its page cache warm too
+WARM_UP = 50  # articles stored untimed in each copy before timing: its page cache warm
+REFERENCE_PROBE = 200  # articles timed per round in the reference (it stays near 1,000)
+PROBE = 200  # articles timed per round in the grown archive
 
 Item = tuple  # (FetchedPage, article dict, Fingerprint, (segmented title, segmented text))
 
@@ -145,16 +147,16 @@ def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, Counte
 
 
 def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: list[Item],
-                    waiting: int | None = None) -> tuple[float, Counter[str]]:
+                    levels: tuple[int, int] | None = None) -> tuple[float, Counter[str]]:
     """CPU ms per article of `probe` stored into a fresh copy of `archive`, after
     `warm_up` (untimed) has warmed its connection's page cache; and the outcomes.
-    `waiting`: how many articles' band keys to leave in lsh_recent, waiting for the next
-    fold (None: as the archive has them)."""
+    `levels`: how many articles to leave in lsh_recent and lsh_middle (None: as the
+    archive has them)."""
     copy = workdir / "copy.db"
     shutil.copyfile(archive, copy)
     db = open_archive(copy)
-    if waiting is not None:
-        set_waiting(db, waiting)
+    if levels is not None:
+        set_levels(db, *levels)
     writer = ArchiveWriter(db)
     store_all(writer, warm_up)
     cost = timed_store(writer, probe)
@@ -164,28 +166,43 @@ def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: li
     return cost
 
 
-def set_waiting(db: sqlite_utils.Database, waiting: int) -> None:
-    """Fold lsh_recent, then move the newest `waiting` articles' keys back into it: the
-    archive as it is at that point of its fold cycle, without growing it."""
+def set_levels(db: sqlite_utils.Database, *waiting: int) -> None:
+    """Fold every level of the index into the last, then move the newest articles' keys
+    back: `waiting[0]` articles into the first level, the `waiting[1]` before them into
+    the second, and so on. The archive as it is at that point of its fold cycles,
+    without growing it."""
+    tables = index_tables()
     with write_transaction(db):
-        fold_recent(db)
+        for level in range(len(tables) - 1):
+            fold(db, level)
         newest = [row[0] for row in db.execute(
             "select article_id from article_minhash order by article_id desc limit ?",
-            [waiting])]
-        if newest:
-            db.execute("insert into lsh_recent select band, key, article_id from lsh_bands "
-                       "where article_id >= ?", [newest[-1]])
-            db.execute("delete from lsh_bands where article_id >= ?", [newest[-1]])
+            [sum(waiting)])]
+        taken = 0
+        for table, count in zip(tables, waiting, strict=False):
+            taken += count
+            if count and newest:
+                oldest = newest[min(taken, len(newest)) - 1]
+                db.execute(f"insert into {table} select band, key, article_id "
+                           f"from {tables[-1]} where article_id >= ?", [oldest])
+                db.execute(f"delete from {tables[-1]} where article_id >= ?", [oldest])
     checkpoint(db)
 
 
-def run(sizes: list[int], probe_size: int, cycles: int) -> list[dict]:
-    """Per size, `cycles` fold cycles of FOLD_AFTER / probe_size rounds each; in round k
-    the archive starts with k * probe_size articles waiting in lsh_recent, so one round
-    in each cycle stores the article that folds it: the mean over a cycle is the cost per
-    article with the folds' share in it."""
+def fold_cycle(size: int) -> list[tuple[int, ...] | None]:
+    """The index's states (articles waiting in lsh_recent) at which rounds start, PROBE
+    articles apart over a fold cycle, so that one round in it stores the article that
+    folds lsh_recent, as often as a crawl does. None: never folded, left as it is."""
+    assert len(LEVELS) == 2, "written for the index's two levels (archive/neardup.py)"
+    limit = LEVELS[0][1] or 0
+    if size < limit:
+        return [None] * (limit // PROBE)  # as many rounds as the next size's cycle
+    return [(at,) for at in range(0, limit, PROBE)]
+
+
+def run(sizes: list[int], cycles: int) -> list[dict]:
+    """Per size, `cycles` times the rounds of fold_cycle(size)."""
     articles = Articles()
-    per_cycle = max(1, FOLD_AFTER // probe_size)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -194,7 +211,7 @@ def run(sizes: list[int], probe_size: int, cycles: int) -> list[dict]:
         store_all(ArchiveWriter(db), articles.take(REFERENCE_SIZE))
         checkpoint(db)
         db.close()
-        reference_items = articles.take(WARM_UP), articles.take(probe_size)
+        reference_items = articles.take(WARM_UP), articles.take(REFERENCE_PROBE)
         db = open_archive(grown)
         writer = ArchiveWriter(db)
         stored = 0
@@ -204,20 +221,19 @@ def run(sizes: list[int], probe_size: int, cycles: int) -> list[dict]:
                 store_all(writer, batch)
                 stored += len(batch)
             checkpoint(db)
-            grown_items = articles.take(WARM_UP), articles.take(probe_size)
+            grown_items = articles.take(WARM_UP), articles.take(PROBE)
             grown_ms, reference_ms = [], []
-            for round_ in range(cycles * per_cycle):
-                # An archive smaller than FOLD_AFTER has never folded: left as it is.
-                waiting = (round_ % per_cycle) * probe_size if size >= FOLD_AFTER else None
+            for levels in fold_cycle(size) * cycles:
                 reference_ms.append(measure_on_copy(reference, workdir, *reference_items)[0])
-                cost, outcomes = measure_on_copy(grown, workdir, *grown_items, waiting)
+                cost, outcomes = measure_on_copy(grown, workdir, *grown_items, levels)
                 grown_ms.append(cost)
             results.append(summary(size, grown_ms, reference_ms, outcomes,
                                    grown.stat().st_size))
             row = results[-1]
             print(f"{size:>8} archived: {row['ms_per_article']:.3f} ms per article stored, "
                   f"reference {row['reference_ms_per_article']:.3f} "
-                  f"(x{row['ratio_to_reference']:.2f}; {dict(outcomes)})", flush=True)
+                  f"(x{row['ratio_to_reference']:.2f} over {len(grown_ms)} rounds; "
+                  f"{dict(outcomes)})", flush=True)
         db.close()
     return results
 
@@ -239,13 +255,11 @@ def summary(size: int, grown_ms: list[float], reference_ms: list[float],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--probe", type=int, default=200,
-                        help="articles stored (and timed) in each round")
     parser.add_argument("--cycles", type=int, default=1,
-                        help="fold cycles measured at each size (each FOLD_AFTER / probe rounds)")
+                        help="fold cycles measured at each size")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = run(args.sizes, args.probe, args.cycles)
+    results = run(args.sizes, args.cycles)
     if args.json:
         print(json.dumps(results, indent=1))
         return

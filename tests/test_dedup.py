@@ -124,15 +124,17 @@ def index_keys(writer: ArchiveWriter) -> list[tuple[int, int]]:
 def test_keys_fold_from_level_to_level_and_are_found_on_every_level(
         writer: ArchiveWriter, monkeypatch: pytest.MonkeyPatch) -> None:
     """New keys go to lsh_recent; a full level is folded into the next; lookups find an
-    original wherever its keys are."""
+    original wherever its keys are. Three levels here (LEVELS takes any number)."""
     monkeypatch.setattr(archive.neardup, "LEVELS",
-                        (("lsh_recent", 3), ("lsh_middle", 6), ("lsh_bands", None)))
+                        (("lsh_recent", 3), ("lsh_more", 6), ("lsh_bands", None)))
     monkeypatch.setattr(archive.store, "FOLD_AFTER", 3)
     db = writer.db
+    db.execute("create table lsh_more (band integer not null, key integer not null, "
+               "article_id integer not null, primary key (band, key, article_id)) without rowid")
 
     def rows() -> tuple[int, int, int]:
         return tuple(db.execute(f"select count(*) from {table}").fetchone()[0]
-                     for table in ("lsh_recent", "lsh_middle", "lsh_bands"))
+                     for table in ("lsh_recent", "lsh_more", "lsh_bands"))
 
     original = truth_text("netease/dy-post2020-reference")
     assert store_text(writer, "https://x.test/original", original) == "new"
@@ -142,10 +144,10 @@ def test_keys_fold_from_level_to_level_and_are_found_on_every_level(
                       truth_text("netease/dy-repost")) == "near-duplicate"  # found in recent
     assert rows() == (0, 96, 0)  # the third article folded lsh_recent
     assert store_text(writer, "https://x.test/again",
-                      "（原标题：转载）\n" + original) == "near-duplicate"  # found in middle
+                      "（原标题：转载）\n" + original) == "near-duplicate"  # found in the middle
     for case in ("netease/gbk-2004", "generic/sina-gbk"):
         store_text(writer, f"https://x.test/{case}", truth_text(case))
-    assert rows() == (0, 0, 192)  # lsh_recent full: folded, which filled lsh_middle
+    assert rows() == (0, 0, 192)  # lsh_recent full: folded, which filled the middle level
     assert store_text(writer, "https://x.test/third",
                       original + "\n责任编辑：李明") == "near-duplicate"  # found in bands
     # A folded article's keys are replaced when it is revised.

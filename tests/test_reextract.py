@@ -86,8 +86,8 @@ def found(db: Path, query: str) -> list[int]:
 
 def snapshot(db: Path) -> list[list[tuple]]:
     return [execute(db, f"select * from {table} order by 1") for table in
-            ("articles", "article_versions", "article_minhash", "lsh_recent", "lsh_middle",
-             "lsh_bands", "pages")]
+            ("articles", "article_versions", "article_minhash", "lsh_recent", "lsh_bands",
+             "pages")]
 
 
 def reextract(db: Path, *args: str) -> tuple[int, str, str]:
@@ -140,15 +140,14 @@ def test_worse_extraction_is_restored_with_a_version(archive: Path) -> None:
 def test_reindexed_fingerprints_are_folded(archive: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A re-extraction that re-indexes many texts folds lsh_recent at its end, as a crawl
-    does every FOLD_AFTER articles (here 1: into lsh_middle)."""
+    does every FOLD_AFTER articles (here 1)."""
     article_id = worsen(archive)
     monkeypatch.setattr(reextract_module, "FOLD_AFTER", 1)
-    monkeypatch.setattr(neardup, "LEVELS",
-                        (("lsh_recent", 1), ("lsh_middle", 1000), ("lsh_bands", None)))
+    monkeypatch.setattr(neardup, "LEVELS", (("lsh_recent", 1), ("lsh_bands", None)))
     db = open_archive(archive)
     assert reextract_module.reextract(db, workers=1).changed == 1
     assert db.execute("select count(*) from lsh_recent").fetchone()[0] == 0
-    keys = db.execute("select band, key from lsh_middle where article_id = ? order by band",
+    keys = db.execute("select band, key from lsh_bands where article_id = ? order by band",
                       [article_id]).fetchall()
     assert keys == list(enumerate(fingerprint(EXPECTED["text"]).bands))
     db.close()
