@@ -25,11 +25,15 @@ from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 # 20,000 between them x1.34 (its folds cost more than they saved). fold_full_levels takes
 # any number of levels.
 LEVELS: tuple[tuple[str, int | None], ...] = (("lsh_recent", 2000), ("lsh_bands", None))
-FOLD_AFTER = LEVELS[0][1] or 0  # articles in lsh_recent before a fold
 
 
 def index_tables() -> tuple[str, ...]:
     return tuple(table for table, _ in LEVELS)
+
+
+def fold_after() -> int:
+    """Articles in the first level (lsh_recent) before it is folded."""
+    return LEVELS[0][1] or 0
 
 
 def index_fingerprint(db: sqlite_utils.Database, article_id: int, print_: Fingerprint) -> None:

@@ -22,13 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from archive.fts import index_article
-from archive.neardup import (
-    FOLD_AFTER,
-    articles_in,
-    fold_full_levels,
-    index_fingerprint,
-    unindex_fingerprint,
-)
+from archive.neardup import fold_full_levels, index_fingerprint, unindex_fingerprint
 from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.runs import now_iso
@@ -125,7 +119,7 @@ def reextract(db: sqlite_utils.Database, *, source: str | None = None,
             _settle(db, report, *pending.popleft())
             if progress is not None:
                 progress(report.checked, len(todo))
-    if not dry_run and articles_in(db) >= FOLD_AFTER:  # re-indexed texts: see neardup
+    if not dry_run:  # what it re-indexed waits in lsh_recent, as a crawl's stores do
         with write_transaction(db):
             fold_full_levels(db)
     report.seconds = round(time.monotonic() - started, 2)

@@ -19,9 +19,9 @@ import sqlite_utils
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import (
-    FOLD_AFTER,
     articles_in,
     find_near_duplicate,
+    fold_after,
     fold_full_levels,
     index_fingerprint,
 )
@@ -165,12 +165,12 @@ class ArchiveWriter(RunRecords):
 
     def _fold_if_due(self) -> None:
         """One more article's band keys went to lsh_recent: fold the index's levels when it
-        holds FOLD_AFTER articles (archive/neardup.py)."""
+        is full (archive/neardup.py)."""
         if self._waiting is None:
             self._waiting = articles_in(self.db)
         else:
             self._waiting += 1
-        if self._waiting < FOLD_AFTER:
+        if self._waiting < fold_after():
             return
         try:
             with write_transaction(self.db):

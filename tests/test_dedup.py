@@ -127,7 +127,6 @@ def test_keys_fold_from_level_to_level_and_are_found_on_every_level(
     original wherever its keys are. Three levels here (LEVELS takes any number)."""
     monkeypatch.setattr(archive.neardup, "LEVELS",
                         (("lsh_recent", 3), ("lsh_more", 6), ("lsh_bands", None)))
-    monkeypatch.setattr(archive.store, "FOLD_AFTER", 3)
     db = writer.db
     db.execute("create table lsh_more (band integer not null, key integer not null, "
                "article_id integer not null, primary key (band, key, article_id)) without rowid")

@@ -140,9 +140,8 @@ def test_worse_extraction_is_restored_with_a_version(archive: Path) -> None:
 def test_reindexed_fingerprints_are_folded(archive: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A re-extraction that re-indexes many texts folds lsh_recent at its end, as a crawl
-    does every FOLD_AFTER articles (here 1)."""
+    does when lsh_recent is full (here at 1 article)."""
     article_id = worsen(archive)
-    monkeypatch.setattr(reextract_module, "FOLD_AFTER", 1)
     monkeypatch.setattr(neardup, "LEVELS", (("lsh_recent", 1), ("lsh_bands", None)))
     db = open_archive(archive)
     assert reextract_module.reextract(db, workers=1).changed == 1
