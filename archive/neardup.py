@@ -21,7 +21,7 @@ from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 # The index's tables, newest first, with how many articles each holds before it is
 # folded into the next (the last holds the rest). bench/dedup_cost.py at 100,000
 # archived, as a ratio to the cost at 1,000: keys straight into lsh_bands x1.32; folded
-# every 2,000 x1.25; every 5,000 x1.39 (lsh_recent itself too big); a middle level of
+# every 2,000 x1.25-1.27; every 5,000 x1.39 (lsh_recent itself too big); a middle level of
 # 20,000 between them x1.34 (its folds cost more than they saved). fold_full_levels takes
 # any number of levels.
 LEVELS: tuple[tuple[str, int | None], ...] = (("lsh_recent", 2000), ("lsh_bands", None))

@@ -147,11 +147,11 @@ def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, Counte
 
 
 def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: list[Item],
-                    levels: tuple[int, int] | None = None) -> tuple[float, Counter[str]]:
+                    levels: tuple[int, ...] | None = None) -> tuple[float, Counter[str]]:
     """CPU ms per article of `probe` stored into a fresh copy of `archive`, after
     `warm_up` (untimed) has warmed its connection's page cache; and the outcomes.
-    `levels`: how many articles to leave in lsh_recent and lsh_middle (None: as the
-    archive has them)."""
+    `levels`: how many articles to leave waiting in each level of the near-duplicate
+    index but the last (set_levels; None: as the archive has them)."""
     copy = workdir / "copy.db"
     shutil.copyfile(archive, copy)
     db = open_archive(copy)
