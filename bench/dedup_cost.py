@@ -147,16 +147,16 @@ def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, Counte
 
 
 def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: list[Item],
-                    levels: tuple[int, ...] | None = None) -> tuple[float, Counter[str]]:
+                    waiting: int | None = None) -> tuple[float, Counter[str]]:
     """CPU ms per article of `probe` stored into a fresh copy of `archive`, after
     `warm_up` (untimed) has warmed its connection's page cache; and the outcomes.
-    `levels`: how many articles to leave waiting in each level of the near-duplicate
-    index but the last (set_levels; None: as the archive has them)."""
+    `waiting`: how many articles' keys to leave waiting in lsh_recent (set_waiting;
+    None: as the archive has them)."""
     copy = workdir / "copy.db"
     shutil.copyfile(archive, copy)
     db = open_archive(copy)
-    if levels is not None:
-        set_levels(db, *levels)
+    if waiting is not None:
+        set_waiting(db, waiting)
     writer = ArchiveWriter(db)
     store_all(writer, warm_up)
     cost = timed_store(writer, probe)
@@ -166,30 +166,23 @@ def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: li
     return cost
 
 
-def set_levels(db: sqlite_utils.Database, *waiting: int) -> None:
-    """Fold every level of the index into the last, then move the newest articles' keys
-    back: `waiting[0]` articles into the first level, the `waiting[1]` before them into
-    the second, and so on. The archive as it is at that point of its fold cycles,
-    without growing it."""
-    tables = index_tables()
+def set_waiting(db: sqlite_utils.Database, waiting: int) -> None:
+    """Fold lsh_recent, then move the newest `waiting` articles' keys back into it: the
+    archive as it is at that point of its fold cycle, without growing it."""
+    recent, bands = index_tables()
     with write_transaction(db):
-        for level in range(len(tables) - 1):
-            fold(db, level)
+        fold(db, 0)
         newest = [row[0] for row in db.execute(
             "select article_id from article_minhash order by article_id desc limit ?",
-            [sum(waiting)])]
-        taken = 0
-        for table, count in zip(tables, waiting, strict=False):
-            taken += count
-            if count and newest:
-                oldest = newest[min(taken, len(newest)) - 1]
-                db.execute(f"insert into {table} select band, key, article_id "
-                           f"from {tables[-1]} where article_id >= ?", [oldest])
-                db.execute(f"delete from {tables[-1]} where article_id >= ?", [oldest])
+            [waiting])]
+        if newest:
+            db.execute(f"insert into {recent} select band, key, article_id from {bands} "
+                       "where article_id >= ?", [newest[-1]])
+            db.execute(f"delete from {bands} where article_id >= ?", [newest[-1]])
     checkpoint(db)
 
 
-def fold_cycle(size: int) -> list[tuple[int, ...] | None]:
+def fold_cycle(size: int) -> list[int | None]:
     """The index's states (articles waiting in lsh_recent) at which rounds start, PROBE
     articles apart over a fold cycle, so that one round in it stores the article that
     folds lsh_recent, as often as a crawl does. None: never folded, left as it is."""
@@ -197,7 +190,7 @@ def fold_cycle(size: int) -> list[tuple[int, ...] | None]:
     limit = LEVELS[0][1] or 0
     if size < limit:
         return [None] * (limit // PROBE)  # as many rounds as the next size's cycle
-    return [(at,) for at in range(0, limit, PROBE)]
+    return [at for at in range(0, limit, PROBE)]
 
 
 def run(sizes: list[int], cycles: int) -> list[dict]:
@@ -223,9 +216,9 @@ def run(sizes: list[int], cycles: int) -> list[dict]:
             checkpoint(db)
             grown_items = articles.take(WARM_UP), articles.take(PROBE)
             grown_ms, reference_ms = [], []
-            for levels in fold_cycle(size) * cycles:
+            for waiting in fold_cycle(size) * cycles:
                 reference_ms.append(measure_on_copy(reference, workdir, *reference_items)[0])
-                cost, outcomes = measure_on_copy(grown, workdir, *grown_items, levels)
+                cost, outcomes = measure_on_copy(grown, workdir, *grown_items, waiting)
                 grown_ms.append(cost)
             results.append(summary(size, grown_ms, reference_ms, outcomes,
                                    grown.stat().st_size))
