@@ -22,7 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from archive.fts import index_article
-from archive.neardup import fold_full_levels, index_fingerprint, unindex_fingerprint
+from archive.neardup import NearDuplicateIndex
 from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.runs import now_iso
@@ -112,16 +112,16 @@ def reextract(db: sqlite_utils.Database, *, source: str | None = None,
     # A bounded window of pages in flight: the archive may hold far more than memory.
     window = 4 * (workers or os.cpu_count() or 1)
     pending: deque[tuple[Target, str, Future | None]] = deque()
+    near = NearDuplicateIndex(db)
     for target in _then_none(todo):
         if target is not None:
             pending.append(_submit(db, pool, target))
         while pending and (target is None or len(pending) >= window):
-            _settle(db, report, *pending.popleft())
+            _settle(db, near, report, *pending.popleft())
             if progress is not None:
                 progress(report.checked, len(todo))
-    if not dry_run:  # what it re-indexed waits in lsh_recent, as a crawl's stores do
-        with write_transaction(db):
-            fold_full_levels(db)
+    if not dry_run and near.fold_due():  # as a crawl folds what it indexed
+        near.fold()
     report.seconds = round(time.monotonic() - started, 2)
     return report
 
@@ -149,8 +149,8 @@ def _submit(db: sqlite_utils.Database, pool: Any, target: Target,
     return target, fetched_at, future
 
 
-def _settle(db: sqlite_utils.Database, report: Report, target: Target, fetched_at: str,
-            future: Future | None) -> None:
+def _settle(db: sqlite_utils.Database, near: NearDuplicateIndex, report: Report,
+            target: Target, fetched_at: str, future: Future | None) -> None:
     report.checked += 1
     reason = None
     if future is None:
@@ -167,8 +167,8 @@ def _settle(db: sqlite_utils.Database, report: Report, target: Target, fetched_a
         report.failed += 1
         report.failures.append({"url": target.url, "reason": reason})
         return
-    changes, refreshed = update_article(db, target.article_id, fresh, print_, fetched_at,
-                                        dry_run=report.dry_run)
+    changes, refreshed = update_article(db, near, target.article_id, fresh, print_,
+                                        fetched_at, dry_run=report.dry_run)
     if changes:
         report.changed += 1
         report.fields.update(changes)
@@ -178,11 +178,21 @@ def _settle(db: sqlite_utils.Database, report: Report, target: Target, fetched_a
         report.refreshed += bool(refreshed)
 
 
-def update_article(db: sqlite_utils.Database, article_id: int, fresh: Article,
-                   print_: Fingerprint | None, fetched_at: str, *,
+def update_article(db: sqlite_utils.Database, near: NearDuplicateIndex, article_id: int,
+                   fresh: Article, print_: Fingerprint | None, fetched_at: str, *,
                    dry_run: bool = False) -> tuple[list[str], dict[str, Any]]:
     """Bring one article in line with its fresh extraction, in one transaction: (the
     versioned fields that changed, the refreshed fields that moved)."""
+    try:
+        return _update_article(db, near, article_id, fresh, print_, fetched_at, dry_run)
+    except BaseException:
+        near.forget()  # the rollback may have undone what its memory took
+        raise
+
+
+def _update_article(db: sqlite_utils.Database, near: NearDuplicateIndex, article_id: int,
+                    fresh: Article, print_: Fingerprint | None, fetched_at: str,
+                    dry_run: bool) -> tuple[list[str], dict[str, Any]]:
     with write_transaction(db):
         cursor = db.execute("select * from articles where id = ?", [article_id])
         stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
@@ -203,7 +213,7 @@ def update_article(db: sqlite_utils.Database, article_id: int, fresh: Article,
             index_article(db, article_id, previous=(stored["title"], stored["text"]))
         if "text" in changes:
             if print_ is not None:
-                index_fingerprint(db, article_id, print_)
+                near.index(article_id, print_)
             else:  # now too short to compare: an old fingerprint would match wrongly
-                unindex_fingerprint(db, article_id)
+                near.unindex(article_id)
     return changes, refreshed

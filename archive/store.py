@@ -18,13 +18,7 @@ import sqlite_utils
 
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
-from archive.neardup import (
-    articles_in,
-    find_near_duplicate,
-    fold_after,
-    fold_full_levels,
-    index_fingerprint,
-)
+from archive.neardup import NearDuplicateIndex
 from archive.pagecodec import DictionaryTrainer, compress_page, site_of, with_site_dictionary
 from archive.revisions import record_revision
 from archive.runs import RunRecords, now_iso
@@ -76,7 +70,7 @@ class ArchiveWriter(RunRecords):
         self.db = db
         self.revisit_after = revisit_after
         self.dictionaries = DictionaryTrainer(db)
-        self._waiting: int | None = None  # articles in lsh_recent, once counted
+        self.near = NearDuplicateIndex(db)
 
     # Lookups -----------------------------------------------------------------------
 
@@ -152,9 +146,13 @@ class ArchiveWriter(RunRecords):
         their segmented form (archive.fts.index_article's `presegmented`), so that a
         revision does not segment here (jieba's dictionary is ~70 MB).
         """
-        outcome, stored = self._store(run_id, source, page, article, fingerprint, revisit,
-                                      segmented, body_blob, body_codec, profile,
-                                      previous_segmented)
+        try:
+            outcome, stored = self._store(run_id, source, page, article, fingerprint,
+                                          revisit, segmented, body_blob, body_codec, profile,
+                                          previous_segmented)
+        except BaseException:
+            self.near.forget()  # the rollback may have undone what its memory took
+            raise
         try:
             self.dictionaries.page_stored(page.url, len(stored[0]), len(page.body), stored[1])
         except sqlite3.Error as exc:  # the page is stored; its site trains another time
@@ -164,20 +162,14 @@ class ArchiveWriter(RunRecords):
         return outcome
 
     def _fold_if_due(self) -> None:
-        """One more article's band keys went to lsh_recent: fold the index's levels when it
-        is full (archive/neardup.py)."""
-        if self._waiting is None:
-            self._waiting = articles_in(self.db)
-        else:
-            self._waiting += 1
-        if self._waiting < fold_after():
+        """One more article's band keys are pending: fold them into lsh_bands when there
+        are enough (archive/neardup.py)."""
+        if not self.near.fold_due():
             return
         try:
-            with write_transaction(self.db):
-                fold_full_levels(self.db)
-        except sqlite3.Error as exc:  # lookups read both tables: nothing is missed
+            self.near.fold()
+        except sqlite3.Error as exc:  # pending keys are looked up too: nothing is missed
             logger.warning("near-duplicate index not folded: %s", exc)
-        self._waiting = None  # counted again next time
 
     def _store(self, run_id: int | None, source: str, page: FetchedPage,
                article: Article | None, fingerprint: Fingerprint | None, revisit: bool,
@@ -245,7 +237,7 @@ class ArchiveWriter(RunRecords):
                 return stored["id"], "duplicate", None
             changes = record_revision(self.db, stored, article, digest, page.fetched_at)
             if changes and fingerprint is not None:
-                index_fingerprint(self.db, stored["id"], fingerprint)
+                self.near.index(stored["id"], fingerprint)
             self._schedule_next_check(stored, page.fetched_at)
             return (stored["id"], "revised" if changes else "unchanged",
                     (stored["title"], stored["text"]))
@@ -253,10 +245,10 @@ class ArchiveWriter(RunRecords):
                               digest)
         if same_text is not None:
             return same_text["id"], "duplicate", None
-        near = find_near_duplicate(self.db, fingerprint) if fingerprint else None
+        near = self.near.find(fingerprint) if fingerprint else None
         article_id = self._insert_article(source, page, article, digest, near)
         if fingerprint is not None:
-            index_fingerprint(self.db, article_id, fingerprint)
+            self.near.index(article_id, fingerprint)
         return article_id, "near-duplicate" if near else "new", None
 
     def _insert_article(self, source: str, page: FetchedPage, article: Article, digest: str,

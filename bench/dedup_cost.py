@@ -1,31 +1,36 @@
 """What storing one more article costs as the archive grows (dedup included).
 
-    python bench/dedup_cost.py                 # sizes 1000 10000 100000 (~12 min here)
-    python bench/dedup_cost.py --sizes 1000 5000 --json
+    python bench/dedup_cost.py                 # sizes 1000 10000 100000 (~25 min here)
+    python bench/dedup_cost.py --sizes 1000 20000 --rounds 6 --json
 
 Synthetic articles (Chinese dictionary words at random, ~1,500 characters, one in ten a
 near-copy of an earlier one) are stored through ArchiveWriter.store, the crawl's own write
-path: page, URL identity, content hash, LSH lookup and index, search index, all in one
-transaction. Fingerprints and the search index's segmented title and text are computed
-beforehand, as the crawl computes them in its extraction workers, so the figure is the
-archive's cost alone (CPU time of this process: user and system, so page reads and WAL
-writes count).
+path: page, URL identity, content hash, near-duplicate lookup and index, search index,
+all in one transaction. Fingerprints and the search index's segmented title and text are
+computed beforehand, as the crawl computes them in its extraction workers, so the figure
+is the archive's cost alone (CPU time of this process: user and system, so page reads
+and WAL writes count).
 
 The archive is grown to each size. Then, in each round, a fresh copy of it is warmed up
 with 50 articles and the time per article is measured on the next 200 stored into the
-copy (the same ones each round: the archive stays at its size, and every round does the
-same work), the WAL checkpointed inside the timing. The near-duplicate index folds its
-newest keys from level to level (archive/neardup.py): a size's rounds start at states of
-the index 200 articles apart over its longest fold cycle (fold_cycle), so that the
-rounds store, among them, the articles that fold each level as often as a crawl does,
-and the mean over them is the cost per article with the folds' share in it.
+copy (the same ones each round: the archive stays at its size), the WAL checkpointed
+inside the timing. Each round is measured beside the same measure on a copy of a
+reference archive of 1,000 articles: the machine is shared, and what other processes do
+moves CPU time by 10-30% between rounds, but it moves both measures of a round alike, so
+the cost at each size is given as a ratio to the reference measured beside it (mean over
+mean). At 1,000 both are archives of that size: the ratio there shows the noise left.
 
-Each round is measured alternately with the same measure (200 articles) on a copy of a
-reference archive of 1,000 articles, which has never folded. The machine is shared:
-what other processes do moves CPU time per article by 10-30% between rounds, but it
-moves both measures of a round alike, so the cost at each size is given as a ratio to
-the reference measured beside it (mean over mean). At 1,000 both are archives of about
-that size (of other articles): the ratio there shows what is left of the noise.
+The near-duplicate index keeps the newest articles' keys pending and folds them into
+lsh_bands every FOLD_AFTER articles (archive/neardup.py). The rounds start at states of
+the fold cycle spread over it (set_pending), and the fold itself is timed on its own, on
+copies with a full FOLD_AFTER pending, checkpoint included: its share of a store is
+fold time / FOLD_AFTER, added to the rounds' mean. The reference never folds (1,000 <
+FOLD_AFTER), nor does an archive of that size.
+
+"dedup" is the part of the store that is deduplication, timed in place: URL identity
+(by canonical URL), the content-hash lookup, the near-duplicate lookup and the index
+update, plus the fold share. The whole store also counts the page, the search index and
+the commit, which writes what all of them changed.
 """
 
 from __future__ import annotations
@@ -40,24 +45,27 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlite_utils  # noqa: E402
 
+from archive import neardup  # noqa: E402
 from archive import open_archive  # noqa: E402
 from archive.fts import segment  # noqa: E402
-from archive.neardup import LEVELS, fold, index_tables  # noqa: E402
+from archive.neardup import pack_keys  # noqa: E402
 from archive.store import ArchiveWriter, FetchedPage  # noqa: E402
 from archive.transactions import write_transaction  # noqa: E402
-from pipelines.dedup import fingerprint  # noqa: E402
+from pipelines.dedup import band_keys, fingerprint  # noqa: E402
 
 REFERENCE_SIZE = 1000
 WARM_UP = 50  # articles stored untimed in each copy before timing: its page cache warm
-REFERENCE_PROBE = 200  # articles timed per round in the reference (it stays near 1,000)
-PROBE = 200  # articles timed per round in the grown archive
+PROBE = 200  # articles timed per round
+FOLD_REPEATS = 3  # folds timed per size
 
 Item = tuple  # (FetchedPage, article dict, Fingerprint, (segmented title, segmented text))
 
@@ -135,66 +143,113 @@ def checkpoint(db: sqlite_utils.Database) -> None:
     db.execute("pragma wal_checkpoint(truncate)")
 
 
-def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, Counter[str]]:
-    """(CPU ms per article, outcomes). The WAL is checkpointed before and after, the
-    second time inside the timing: what the items cost to move from the WAL into the
+class DedupClock:
+    """CPU time spent in the writer's deduplication steps, timed where they run."""
+
+    def __init__(self, writer: ArchiveWriter) -> None:
+        self.seconds = 0.0
+        near = writer.near
+        near.find = self._timed(near.find)  # type: ignore[method-assign]
+        near.index = self._timed(near.index)  # type: ignore[method-assign]
+        writer._row = self._timed(writer._row)  # type: ignore[method-assign]  # URL, hash
+
+    def _timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - started
+        return timed
+
+
+def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, float]:
+    """(CPU ms per article, of which dedup). The WAL is checkpointed before and after,
+    the second time inside the timing: what the items cost to move from the WAL into the
     archive's file counts, wherever SQLite's own checkpoints would have fallen."""
     checkpoint(writer.db)
+    clock = DedupClock(writer)
     started = time.process_time()
-    outcomes = store_all(writer, items)
+    store_all(writer, items)
     checkpoint(writer.db)
-    return 1000 * (time.process_time() - started) / len(items), outcomes
+    elapsed = time.process_time() - started
+    return 1000 * elapsed / len(items), 1000 * clock.seconds / len(items)
+
+
+def fresh_copy(archive: Path, workdir: Path, pending: int | None) -> sqlite_utils.Database:
+    copy = workdir / "copy.db"
+    for leftover in workdir.glob("copy.db*"):
+        leftover.unlink()
+    shutil.copyfile(archive, copy)
+    db = open_archive(copy)
+    if pending is not None:
+        set_pending(db, pending)
+    return db
 
 
 def measure_on_copy(archive: Path, workdir: Path, warm_up: list[Item], probe: list[Item],
-                    waiting: int | None = None) -> tuple[float, Counter[str]]:
-    """CPU ms per article of `probe` stored into a fresh copy of `archive`, after
-    `warm_up` (untimed) has warmed its connection's page cache; and the outcomes.
-    `waiting`: how many articles' keys to leave waiting in lsh_recent (set_waiting;
-    None: as the archive has them)."""
-    copy = workdir / "copy.db"
-    shutil.copyfile(archive, copy)
-    db = open_archive(copy)
-    if waiting is not None:
-        set_waiting(db, waiting)
+                    pending: int | None = None) -> tuple[float, float]:
+    """CPU ms per article of `probe` stored into a fresh copy of `archive` after
+    `warm_up` (untimed) has warmed its page cache, and of that the dedup steps.
+    `pending`: how many articles' keys to leave pending (None: as the archive has them)."""
+    db = fresh_copy(archive, workdir, pending)
     writer = ArchiveWriter(db)
     store_all(writer, warm_up)
     cost = timed_store(writer, probe)
     db.close()
-    for leftover in workdir.glob("copy.db*"):
-        leftover.unlink()
     return cost
 
 
-def set_waiting(db: sqlite_utils.Database, waiting: int) -> None:
-    """Fold lsh_recent, then move the newest `waiting` articles' keys back into it: the
-    archive as it is at that point of its fold cycle, without growing it."""
-    recent, bands = index_tables()
+def set_pending(db: sqlite_utils.Database, count: int) -> None:
+    """Take the newest `count` articles' keys out of lsh_bands and make them pending:
+    the archive as it is at that point of its fold cycle, without growing it. (Their
+    bits stay set in the filter: a few wasted lookups, as after revisions.)"""
     with write_transaction(db):
-        fold(db, 0)
-        newest = [row[0] for row in db.execute(
-            "select article_id from article_minhash order by article_id desc limit ?",
-            [waiting])]
-        if newest:
-            db.execute(f"insert into {recent} select band, key, article_id from {bands} "
-                       "where article_id >= ?", [newest[-1]])
-            db.execute(f"delete from {bands} where article_id >= ?", [newest[-1]])
+        pending = db.execute("select count(distinct article_id) from lsh_pending"
+                             ).fetchone()[0]
+        newest = db.execute(
+            "select article_id, hashvalues from article_minhash where article_id not in "
+            "(select article_id from lsh_pending) order by article_id desc limit ?",
+            [max(0, count - pending)]).fetchall()
+        if newest:  # the newest ids, but for those pending (whose keys are not there)
+            db.execute("delete from lsh_bands where article_id >= ?", [newest[-1][0]])
+        db.conn.executemany("insert into lsh_pending (article_id, keys) values (?, ?)",
+                            [(article_id, pack_keys(band_keys(hashvalues)))
+                             for article_id, hashvalues in reversed(newest)])
+        db.execute("update lsh_state set folds = folds + 1")  # writers read it all again
     checkpoint(db)
 
 
-def fold_cycle(size: int) -> list[int | None]:
-    """The index's states (articles waiting in lsh_recent) at which rounds start, PROBE
-    articles apart over a fold cycle, so that one round in it stores the article that
-    folds lsh_recent, as often as a crawl does. None: never folded, left as it is."""
-    assert len(LEVELS) == 2, "written for the index's two levels (archive/neardup.py)"
-    limit = LEVELS[0][1] or 0
+def fold_cycle(size: int, rounds: int) -> list[int | None]:
+    """Pending counts at which rounds start, spread over a fold cycle. None: an archive
+    that has never folded, left as it is."""
+    limit = neardup.FOLD_AFTER
     if size < limit:
-        return [None] * (limit // PROBE)  # as many rounds as the next size's cycle
-    return [at for at in range(0, limit, PROBE)]
+        return [None] * rounds
+    return [limit * i // rounds for i in range(rounds)]
 
 
-def run(sizes: list[int], cycles: int) -> list[dict]:
-    """Per size, `cycles` times the rounds of fold_cycle(size)."""
+def measure_fold(archive: Path, workdir: Path) -> tuple[float, float]:
+    """(CPU seconds of one fold of FOLD_AFTER pending articles, checkpoint included;
+    CPU seconds for a writer to read them back into memory when it starts)."""
+    folds, starts = [], []
+    for _ in range(FOLD_REPEATS):
+        db = fresh_copy(archive, workdir, neardup.FOLD_AFTER)
+        writer = ArchiveWriter(db)
+        started = time.process_time()
+        with write_transaction(db):
+            writer.near.sync()
+        starts.append(time.process_time() - started)
+        checkpoint(db)
+        started = time.process_time()
+        writer.near.fold()
+        checkpoint(db)
+        folds.append(time.process_time() - started)
+        db.close()
+    return statistics.fmean(folds), statistics.fmean(starts)
+
+
+def run(sizes: list[int], rounds: int) -> list[dict]:
     articles = Articles()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,7 +259,7 @@ def run(sizes: list[int], cycles: int) -> list[dict]:
         store_all(ArchiveWriter(db), articles.take(REFERENCE_SIZE))
         checkpoint(db)
         db.close()
-        reference_items = articles.take(WARM_UP), articles.take(REFERENCE_PROBE)
+        reference_items = articles.take(WARM_UP), articles.take(PROBE)
         db = open_archive(grown)
         writer = ArchiveWriter(db)
         stored = 0
@@ -216,53 +271,65 @@ def run(sizes: list[int], cycles: int) -> list[dict]:
             checkpoint(db)
             grown_items = articles.take(WARM_UP), articles.take(PROBE)
             grown_ms, reference_ms = [], []
-            for waiting in fold_cycle(size) * cycles:
-                reference_ms.append(measure_on_copy(reference, workdir, *reference_items)[0])
-                cost, outcomes = measure_on_copy(grown, workdir, *grown_items, waiting)
-                grown_ms.append(cost)
-            results.append(summary(size, grown_ms, reference_ms, outcomes,
+            for pending in fold_cycle(size, rounds):
+                reference_ms.append(measure_on_copy(reference, workdir, *reference_items))
+                grown_ms.append(measure_on_copy(grown, workdir, *grown_items, pending))
+            fold_s, start_s = ((0.0, 0.0) if size < neardup.FOLD_AFTER
+                               else measure_fold(grown, workdir))
+            results.append(summary(size, grown_ms, reference_ms, fold_s, start_s,
                                    grown.stat().st_size))
             row = results[-1]
-            print(f"{size:>8} archived: {row['ms_per_article']:.3f} ms per article stored, "
-                  f"reference {row['reference_ms_per_article']:.3f} "
-                  f"(x{row['ratio_to_reference']:.2f} over {len(grown_ms)} rounds; "
-                  f"{dict(outcomes)})", flush=True)
+            print(f"{size:>8} archived: {row['ms_per_article']:.3f} ms per article stored "
+                  f"(fold share {row['fold_ms_per_article']:.3f}), reference "
+                  f"{row['reference_ms_per_article']:.3f}: x{row['ratio_to_reference']:.2f}; "
+                  f"dedup {row['dedup_ms_per_article']:.3f} ms, "
+                  f"x{row['dedup_ratio_to_reference']:.2f}", flush=True)
         db.close()
     return results
 
 
-def summary(size: int, grown_ms: list[float], reference_ms: list[float],
-            outcomes: Counter[str], db_bytes: int) -> dict:
-    """Means over the rounds (a fold cycle's rounds differ on purpose: medians would
-    leave the fold out), and their ratio."""
-    grown, reference = statistics.fmean(grown_ms), statistics.fmean(reference_ms)
+def summary(size: int, grown: list[tuple[float, float]], reference: list[tuple[float, float]],
+            fold_s: float, start_s: float, db_bytes: int) -> dict:
+    """Means over the rounds (a fold cycle's rounds differ on purpose), the fold's share
+    added, and their ratio to the reference."""
+    fold_ms = 1000 * fold_s / neardup.FOLD_AFTER
+    store = statistics.fmean(g for g, _ in grown) + fold_ms
+    dedup = statistics.fmean(d for _, d in grown) + fold_ms
+    ref_store = statistics.fmean(r for r, _ in reference)
+    ref_dedup = statistics.fmean(d for _, d in reference)
     return {"archived": size,
-            "ms_per_article": round(grown, 3),
-            "reference_ms_per_article": round(reference, 3),
-            "ratio_to_reference": round(grown / reference, 3),
-            "round_ratios": [round(g / r, 3) for g, r in zip(grown_ms, reference_ms,
-                                                              strict=True)],
-            "outcomes": dict(outcomes), "db_mb": round(db_bytes / 2**20, 1)}
+            "ms_per_article": round(store, 3),
+            "fold_ms_per_article": round(fold_ms, 3),
+            "fold_s": round(fold_s, 3), "writer_start_s": round(start_s, 3),
+            "reference_ms_per_article": round(ref_store, 3),
+            "ratio_to_reference": round(store / ref_store, 3),
+            "dedup_ms_per_article": round(dedup, 3),
+            "reference_dedup_ms_per_article": round(ref_dedup, 3),
+            "dedup_ratio_to_reference": round(dedup / ref_dedup, 3),
+            "round_ratios": [round(g / r, 3) for (g, _), (r, _) in
+                             zip(grown, reference, strict=True)],
+            "db_mb": round(db_bytes / 2**20, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--cycles", type=int, default=1,
-                        help="fold cycles measured at each size")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds at each size")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = run(args.sizes, args.cycles)
+    results = run(args.sizes, args.rounds)
     if args.json:
         print(json.dumps(results, indent=1))
         return
-    print(f"{'archived':>10} {'ms/article':>11} {'reference':>10} {'x reference':>12} "
-          f"{'round ratios':>30} {'db MB':>7}")
+    print(f"{'archived':>9} {'store ms':>9} {'fold s':>7} {'ref ms':>7} {'x ref':>6}  "
+          f"{'dedup ms':>8} {'ref':>6} {'x ref':>6}  {'db MB':>7}  round ratios")
     for row in results:
         spread = " ".join(f"{r:.2f}" for r in row["round_ratios"])
-        print(f"{row['archived']:>10} {row['ms_per_article']:>11.3f} "
-              f"{row['reference_ms_per_article']:>10.3f} {row['ratio_to_reference']:>12.2f} "
-              f"{spread:>30} {row['db_mb']:>7.1f}")
+        print(f"{row['archived']:>9} {row['ms_per_article']:>9.3f} {row['fold_s']:>7.2f} "
+              f"{row['reference_ms_per_article']:>7.3f} {row['ratio_to_reference']:>6.2f}  "
+              f"{row['dedup_ms_per_article']:>8.3f} "
+              f"{row['reference_dedup_ms_per_article']:>6.3f} "
+              f"{row['dedup_ratio_to_reference']:>6.2f}  {row['db_mb']:>7.1f}  {spread}")
 
 
 if __name__ == "__main__":

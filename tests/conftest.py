@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.store import FetchedPage
+from archive.store import ArchiveWriter, FetchedPage
 from newsarchive.samplesite import SampleSite, serve_sample_site
+from pipelines.dedup import fingerprint
 from pipelines.types import Article
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -60,3 +61,14 @@ def make_page(url: str, body: bytes = b"<html>raw</html>") -> FetchedPage:
     return FetchedPage(url=url, final_url=url, status=200,
                        headers={"Content-Type": "text/html"}, body=body,
                        fetched_at="2025-11-14T09:00:00+00:00")
+
+
+def truth_text(case: str) -> str:
+    """The hand-made ground-truth body of a fixture case ("netease/dy-repost")."""
+    return load_json(FIXTURES / case / "truth.json")["text"]
+
+
+def store_text(writer: ArchiveWriter, url: str, text: str) -> str:
+    """Store an article of this text at this URL, fingerprinted as a crawl would."""
+    return writer.store(None, "s", make_page(url), make_article(url, text=text),
+                        fingerprint=fingerprint(text))

@@ -7,19 +7,11 @@ import random
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
-import archive.neardup
-import archive.store
 from archive import open_archive
-from archive.migrations import MIGRATIONS
 from archive.store import ArchiveWriter
-from conftest import article_cases, load_json, make_article, make_page
+from conftest import article_cases, load_json, store_text, truth_text
 from pipelines.dedup import THRESHOLD, fingerprint, shingles
-
-
-def truth_text(case: str) -> str:
-    return load_json(Path(__file__).parent / "fixtures" / case / "truth.json")["text"]
 
 
 def near_copies(text: str, rng: random.Random) -> list[str]:
@@ -81,11 +73,6 @@ def writer(tmp_path: Path) -> ArchiveWriter:
     return ArchiveWriter(open_archive(tmp_path / "a.db"))
 
 
-def store_text(writer: ArchiveWriter, url: str, text: str) -> str:
-    return writer.store(None, "s", make_page(url), make_article(url, text=text),
-                        fingerprint=fingerprint(text))
-
-
 def test_near_copy_points_at_the_first_seen_article(writer: ArchiveWriter,
                                                    tmp_path: Path) -> None:
     original = truth_text("netease/dy-post2020-reference")
@@ -105,94 +92,3 @@ def test_near_copy_points_at_the_first_seen_article(writer: ArchiveWriter,
     assert rows["https://x.test/again"]["duplicate_of"] == original_id
     assert rows["https://x.test/other"]["duplicate_of"] is None
     assert rows["https://x.test/original"]["duplicate_of"] is None
-
-
-def test_revision_replaces_the_articles_band_keys(writer: ArchiveWriter) -> None:
-    url = "https://x.test/edited"
-    store_text(writer, url, truth_text("netease/dy-post2020-reference"))
-    other = truth_text("netease/dy-same-topic")
-    assert writer.store(None, "s", make_page(url), make_article(url, text=other),
-                        fingerprint=fingerprint(other), revisit=True) == "revised"
-    assert index_keys(writer) == list(enumerate(fingerprint(other).bands))
-
-
-def index_keys(writer: ArchiveWriter) -> list[tuple[int, int]]:
-    return writer.db.execute("select band, key from lsh_recent union all "
-                             "select band, key from lsh_bands order by band").fetchall()
-
-
-def test_keys_fold_from_level_to_level_and_are_found_on_every_level(
-        writer: ArchiveWriter, monkeypatch: pytest.MonkeyPatch) -> None:
-    """New keys go to lsh_recent; a full level is folded into the next; lookups find an
-    original wherever its keys are. Three levels here (LEVELS takes any number)."""
-    monkeypatch.setattr(archive.neardup, "LEVELS",
-                        (("lsh_recent", 3), ("lsh_more", 6), ("lsh_bands", None)))
-    db = writer.db
-    db.execute("create table lsh_more (band integer not null, key integer not null, "
-               "article_id integer not null, primary key (band, key, article_id)) without rowid")
-
-    def rows() -> tuple[int, int, int]:
-        return tuple(db.execute(f"select count(*) from {table}").fetchone()[0]
-                     for table in ("lsh_recent", "lsh_more", "lsh_bands"))
-
-    original = truth_text("netease/dy-post2020-reference")
-    assert store_text(writer, "https://x.test/original", original) == "new"
-    assert store_text(writer, "https://x.test/other", truth_text("netease/dy-same-topic")) == "new"
-    assert rows() == (64, 0, 0)
-    assert store_text(writer, "https://x.test/repost",
-                      truth_text("netease/dy-repost")) == "near-duplicate"  # found in recent
-    assert rows() == (0, 96, 0)  # the third article folded lsh_recent
-    assert store_text(writer, "https://x.test/again",
-                      "（原标题：转载）\n" + original) == "near-duplicate"  # found in the middle
-    for case in ("netease/gbk-2004", "generic/sina-gbk"):
-        store_text(writer, f"https://x.test/{case}", truth_text(case))
-    assert rows() == (0, 0, 192)  # lsh_recent full: folded, which filled the middle level
-    assert store_text(writer, "https://x.test/third",
-                      original + "\n责任编辑：李明") == "near-duplicate"  # found in bands
-    # A folded article's keys are replaced when it is revised.
-    url = "https://x.test/other"
-    edited = truth_text("netease/pc2019")
-    assert writer.store(None, "s", make_page(url), make_article(url, text=edited),
-                        fingerprint=fingerprint(edited), revisit=True) == "revised"
-    assert rows() == (64, 0, 160)
-
-
-def test_archive_from_before_m007_keeps_its_near_duplicate_index(tmp_path: Path) -> None:
-    """m002's rowid table of band keys becomes m007's keyed table, every entry kept."""
-    path = tmp_path / "old.db"
-    db = sqlite_utils.Database(path)
-    db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    for migration in MIGRATIONS[:6]:
-        migration(db)
-        db["_migrations"].insert({"name": migration.__name__, "applied_at": "2025-11-01"})
-    original = truth_text("netease/dy-post2020-reference")
-    old_print = fingerprint(original)
-    assert old_print is not None
-    article_id = db["articles"].insert(
-        {**make_article("https://x.test/original", text=original), "images": "[]",
-         "fetched_at": "2025-11-01T00:00:00+00:00", "content_hash": "old",
-         "first_seen_at": "2025-11-01T00:00:00+00:00"}).last_pk
-    db["article_minhash"].insert({"article_id": article_id, "hashvalues": old_print.hashvalues})
-    db["lsh_bands"].insert_all({"band": band, "key": key, "article_id": article_id}
-                               for band, key in enumerate(old_print.bands))
-    db.close()
-
-    writer = ArchiveWriter(open_archive(path))
-    sql = writer.db.execute("select sql from sqlite_master where name = 'lsh_bands'").fetchone()
-    assert "without rowid" in sql[0].lower()
-    assert writer.db.execute("select count(*) from lsh_bands").fetchone()[0] == 32
-    assert writer.db.execute("select count(*) from lsh_recent").fetchone()[0] == 0
-    assert store_text(writer, "https://x.test/repost",
-                      truth_text("netease/dy-repost")) == "near-duplicate"
-    row = writer.db.execute("select duplicate_of from articles where url = ?",
-                            ["https://x.test/repost"]).fetchone()
-    assert row[0] == article_id
-
-
-def test_lookup_is_indexed(writer: ArchiveWriter) -> None:
-    plan = " ".join(row[3] for row in writer.db.execute(
-        "explain query plan select article_id from lsh_bands where band = 1 and key = 2"))
-    assert "USING PRIMARY KEY (band=? AND key=?)" in plan  # m007: the table is the index
-    plan = " ".join(row[3] for row in writer.db.execute(
-        "explain query plan select 1 from article_urls where url = 'x'"))
-    assert "USING" in plan and "INDEX" in plan

@@ -16,7 +16,7 @@ import archive.neardup as neardup
 import archive.reextract as reextract_module
 from archive import open_archive
 from archive.fts import index_article, search
-from archive.neardup import index_fingerprint
+from archive.neardup import NearDuplicateIndex
 from conftest import FIXTURES, load_json, run_cli
 from newsarchive.demo import write_sample_seeds
 from newsarchive.samplesite import serve_sample_site
@@ -71,7 +71,7 @@ def worsen(db: Path) -> int:
         database.execute("update articles set text = ?, title = ?, author = null "
                          "where id = ?", [WORSE_TEXT, EXPECTED["title"] + "_网易订阅", article_id])
         index_article(database, article_id, previous=(title, text))
-        index_fingerprint(database, article_id, fingerprint(WORSE_TEXT))
+        NearDuplicateIndex(database).index(article_id, fingerprint(WORSE_TEXT))
     database.close()
     return article_id
 
@@ -86,8 +86,8 @@ def found(db: Path, query: str) -> list[int]:
 
 def snapshot(db: Path) -> list[list[tuple]]:
     return [execute(db, f"select * from {table} order by 1") for table in
-            ("articles", "article_versions", "article_minhash", "lsh_recent", "lsh_bands",
-             "pages")]
+            ("articles", "article_versions", "article_minhash", "lsh_pending", "lsh_bands",
+             "lsh_state", "pages")]
 
 
 def reextract(db: Path, *args: str) -> tuple[int, str, str]:
@@ -139,13 +139,13 @@ def test_worse_extraction_is_restored_with_a_version(archive: Path) -> None:
 
 def test_reindexed_fingerprints_are_folded(archive: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """A re-extraction that re-indexes many texts folds lsh_recent at its end, as a crawl
-    does when lsh_recent is full (here at 1 article)."""
+    """A re-extraction that re-indexes many texts folds them at its end, as a crawl does
+    when enough are pending (here 1 article)."""
     article_id = worsen(archive)
-    monkeypatch.setattr(neardup, "LEVELS", (("lsh_recent", 1), ("lsh_bands", None)))
+    monkeypatch.setattr(neardup, "FOLD_AFTER", 1)
     db = open_archive(archive)
     assert reextract_module.reextract(db, workers=1).changed == 1
-    assert db.execute("select count(*) from lsh_recent").fetchone()[0] == 0
+    assert db.execute("select count(*) from lsh_pending").fetchone()[0] == 0
     keys = db.execute("select band, key from lsh_bands where article_id = ? order by band",
                       [article_id]).fetchall()
     assert keys == list(enumerate(fingerprint(EXPECTED["text"]).bands))
