@@ -214,9 +214,10 @@ def m008_lsh_recent(db: sqlite_utils.Database) -> None:
 
 def m009_lsh_pending(db: sqlite_utils.Database) -> None:
     """The near-duplicate index as an LSM (archive/neardup.py): new articles' band keys as
-    one appended row each in `lsh_pending`, looked up from the writer's memory and folded
-    into `lsh_bands` every so many articles; `lsh_state` counts the folds and keeps a
-    Bloom filter of `lsh_bands`' keys (left empty here: the index builds it).
+    one appended row each in `lsh_pending` (a JSON array), looked up from the writer's
+    memory and folded into `lsh_bands` every so many articles; `lsh_state` counts the
+    folds and keeps a Bloom filter of `lsh_bands`' keys (left empty here: the index
+    builds it).
 
     m008's `lsh_recent` took 32 rows at random places per article, 32 pages written at
     every commit; its keys are folded into `lsh_bands`, which loses its foreign key: an
@@ -233,7 +234,7 @@ def m009_lsh_pending(db: sqlite_utils.Database) -> None:
     db.execute("drop table lsh_bands")
     db.execute("drop table lsh_recent")
     db.execute("alter table lsh_bands_plain rename to lsh_bands")
-    db.execute("create table lsh_pending (article_id integer not null, keys blob not null)")
+    db.execute("create table lsh_pending (article_id integer not null, keys text not null)")
     db.execute("create table lsh_state (id integer primary key check (id = 1), "
                "folds integer not null default 0, filter_keys integer, filter blob)")
     db.execute("insert into lsh_state (id) values (1)")

@@ -4,28 +4,31 @@ What is stored (m009):
 
 * `article_minhash`: each article's MinHash signature, the truth the rest derives from;
 * `lsh_bands`: band keys of the articles folded so far, keyed (band, key, article_id);
-* `lsh_pending`: one row per article (re)indexed since the last fold, with its band keys
-  (an empty row: its keys withdrawn). The newest row of an article wins;
+* `lsh_pending`: one row per article (re)indexed since the last fold: its band keys as
+  a JSON array, band i's key at index i;
 * `lsh_state`: how many folds there have been, and a Bloom filter of `lsh_bands`' keys
   (archive/bandfilter.py).
 
 Why this shape (bench/dedup_cost.py, docs/deduplication.md): band keys are random, so a
 B-tree that takes them one article at a time writes each article's 32 keys onto 32 pages
-far apart, and a lookup reads 32 leaves no other lookup read lately. Here a store
-appends one row to `lsh_pending`; its keys are looked up in memory (each writer keeps
-the pending keys in a private in-memory table, read back from `lsh_pending` when it
-starts and as other processes add rows); `lsh_bands` is read only for the keys the
-filter lets through. Every FOLD_AFTER articles the pending keys are merged into
-`lsh_bands` in key order, in one pass, and the filter with them.
+far apart, and a lookup reads 32 leaves that no recent lookup read. Here a store appends
+one row to `lsh_pending`; pending keys are looked up in the writer's memory (read back
+from `lsh_pending` when it starts, and as other writers add rows); `lsh_bands` is read
+only for the keys its filter lets through. Every FOLD_AFTER articles the pending keys
+are merged into `lsh_bands` in key order, in one pass of SQL, and into the filter.
 
 A lookup or an index change must run inside a write transaction (the writer's lock
-orders `lsh_pending`); when that transaction rolls back, call `forget()`. A fold takes
-its own.
+orders `lsh_pending`); when that transaction rolls back, call `forget()`. A fold takes a
+transaction of its own.
+
+Another writer's memory may hold keys of an article withdrawn since (a revision, or a
+text now too short): they only make it verify a candidate that is no longer one, against
+`article_minhash`, until its next fold or restart.
 """
 
 from __future__ import annotations
 
-import struct
+import json
 
 import numpy as np
 import sqlite_utils
@@ -34,18 +37,17 @@ from archive.bandfilter import BandFilter, mix
 from archive.transactions import write_transaction
 from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 
-# Articles pending before they are folded into lsh_bands. A fold passes over all of
-# lsh_bands (~0.4 s at 100,000 archived), so its share of a store falls as this grows;
-# the pending keys take ~1 KB of the writer's memory an article (10 MB at 10,000).
+# Articles pending before they are folded into lsh_bands. A fold inserts their keys
+# (~0.3 s for 10,000 articles into a small index) and passes over lsh_bands (~0.4 s more
+# at 100,000 archived), so its share of a store falls as this grows; the pending keys
+# take ~2 KB of the writer's memory an article (~20 MB at 10,000).
 FOLD_AFTER = 10_000
 
-
-def pack_keys(keys: tuple[int, ...]) -> bytes:
-    return struct.pack(f"<{len(keys)}q", *keys)
+Holders = dict[int, int | tuple[int, ...]]
 
 
-def unpack_keys(blob: bytes) -> tuple[int, ...]:
-    return struct.unpack(f"<{len(blob) // 8}q", blob)
+def keys_json(keys: tuple[int, ...]) -> str:
+    return "[" + ",".join(map(str, keys)) + "]"
 
 
 def _or_terms(count: int) -> str:
@@ -65,12 +67,11 @@ class NearDuplicateIndex:
         """Drop what this process holds in memory; it is read again from the archive at
         the next lookup. For a rolled-back transaction, which may have undone rows the
         memory already took."""
-        # The pending keys, looked up by (band, key) mixed into one int (bandfilter.mix):
-        # each to the article holding it, or to a tuple of the articles. A dict, not an
-        # in-memory SQLite table: 32 inserts and 32 lookups an article cost ~25 µs
-        # against ~190 µs through SQL, for ~70 bytes a key.
+        # The pending keys, by (band, key) mixed into one int (bandfilter.mix): each to
+        # the article holding it, or to a tuple of them. A dict, not an in-memory SQLite
+        # table: 32 inserts and 32 lookups an article cost ~25 µs against ~190 µs.
         self._recent: Holders = {}
-        self._held: dict[int, bytes] = {}  # article id -> its pending keys, packed
+        self._held: dict[int, tuple[int, str]] = {}  # article -> (its row, its keys)
         self._seen = 0  # the last lsh_pending rowid taken
         self._folds: int | None = None  # lsh_state.folds when the memory was filled
         self.filter: BandFilter | None = None
@@ -84,7 +85,7 @@ class NearDuplicateIndex:
         return self.pending >= FOLD_AFTER
 
     def sync(self) -> None:
-        """Take what other writers changed: a fold (start again) or pending rows."""
+        """Take what other writers changed: a fold (start again) or new pending rows."""
         folds = self.db.execute("select folds from lsh_state").fetchone()[0]
         if folds != self._folds:
             self.forget()
@@ -93,19 +94,23 @@ class NearDuplicateIndex:
         for rowid, article_id, keys in self.db.execute(
                 "select rowid, article_id, keys from lsh_pending where rowid > ? "
                 "order by rowid", [self._seen]):
-            self._take(article_id, keys)
+            self._release(article_id)
+            self._hold(article_id, rowid, keys)
             self._seen = rowid
 
-    def _take(self, article_id: int, packed: bytes) -> None:
-        """Hold an article's pending keys in memory, instead of any it had."""
-        old = self._held.pop(article_id, None)
-        if old is not None:
-            for band, key in enumerate(unpack_keys(old)):
-                _release(self._recent, mix(band, key), article_id)
-        if packed:
-            for band, key in enumerate(unpack_keys(packed)):
-                _hold(self._recent, mix(band, key), article_id)
-            self._held[article_id] = packed
+    def _hold(self, article_id: int, rowid: int, keys: str) -> None:
+        for band, key in enumerate(json.loads(keys)):
+            _add_holder(self._recent, mix(band, key), article_id)
+        self._held[article_id] = (rowid, keys)
+
+    def _release(self, article_id: int) -> int | None:
+        """Forget the article's pending keys, if it has any; the row they came from."""
+        held = self._held.pop(article_id, None)
+        if held is None:
+            return None
+        for band, key in enumerate(json.loads(held[1])):
+            _drop_holder(self._recent, mix(band, key), article_id)
+        return held[0]
 
     def _load_filter(self) -> BandFilter:
         """The stored filter; built from lsh_bands when there is none (m009 leaves none:
@@ -141,13 +146,13 @@ class NearDuplicateIndex:
         always names the root."""
         self.sync()
         assert self.filter is not None
-        bands = print_.bands
         ids: set[int] = set()
-        for band, key in enumerate(bands):
+        for band, key in enumerate(print_.bands):
             holders = self._recent.get(mix(band, key))
             if holders is not None:
                 ids.update(holders if isinstance(holders, tuple) else (holders,))
-        stored = [v for pair, hit in zip(enumerate(bands), self.filter.might_contain(bands),
+        stored = [v for pair, hit in zip(enumerate(print_.bands),
+                                         self.filter.might_contain(print_.bands),
                                          strict=True) if hit for v in pair]
         if stored:
             ids.update(row[0] for row in self.db.execute(
@@ -155,6 +160,12 @@ class NearDuplicateIndex:
                 stored))
         if exclude is not None:
             ids.discard(exclude)
+        return self._best(print_, ids, threshold)
+
+    def _best(self, print_: Fingerprint, ids: set[int],
+              threshold: float) -> tuple[int, float] | None:
+        """The candidate most similar to the text (the first-seen of equals), at the root
+        of its cluster; None below the threshold."""
         if not ids:
             return None
         marks = ", ".join("?" * len(ids))
@@ -171,40 +182,34 @@ class NearDuplicateIndex:
     def index(self, article_id: int, print_: Fingerprint) -> None:
         """Index (or re-index) the article's fingerprint."""
         self.sync()
-        self._withdraw(article_id, mark=False)
+        self._withdraw(article_id)
         self.db.execute("insert into article_minhash (article_id, hashvalues) values (?, ?)",
                         [article_id, print_.hashvalues])
-        self._append(article_id, pack_keys(print_.bands))
+        keys = keys_json(print_.bands)
+        cursor = self.db.execute("insert into lsh_pending (article_id, keys) values (?, ?)",
+                                 [article_id, keys])
+        self._seen = int(cursor.lastrowid)
+        self._hold(article_id, self._seen, keys)
 
     def unindex(self, article_id: int) -> None:
         """Remove the article's fingerprint from the index, if it has one."""
         self.sync()
-        self._withdraw(article_id, mark=True)
+        self._withdraw(article_id)
 
-    def _withdraw(self, article_id: int, mark: bool) -> None:
-        """Take the article's current keys out of the index and drop its signature.
-        `mark`: leave an empty pending row, so that no other writer folds keys it read
-        before (not needed when a newer row follows at once)."""
+    def _withdraw(self, article_id: int) -> None:
+        """Take the article's current keys out of the index and drop its signature."""
         row = self.db.execute("select hashvalues from article_minhash where article_id = ?",
                               [article_id]).fetchone()
         if row is None:
             return
-        if article_id in self._held:  # pending: its keys are not in lsh_bands
-            if mark:
-                self._append(article_id, b"")
-            else:
-                self._take(article_id, b"")
+        pending_row = self._release(article_id)
+        if pending_row is not None:  # pending: its keys are not in lsh_bands
+            self.db.execute("delete from lsh_pending where rowid = ?", [pending_row])
         else:
             self.db.conn.executemany(
                 "delete from lsh_bands where band = ? and key = ? and article_id = ?",
-                _entries(article_id, band_keys(row[0])))
+                [(band, key, article_id) for band, key in enumerate(band_keys(row[0]))])
         self.db.execute("delete from article_minhash where article_id = ?", [article_id])
-
-    def _append(self, article_id: int, packed: bytes) -> None:
-        cursor = self.db.execute("insert into lsh_pending (article_id, keys) values (?, ?)",
-                                 [article_id, packed])
-        self._take(article_id, packed)
-        self._seen = int(cursor.lastrowid)
 
     # Folding -------------------------------------------------------------------------
 
@@ -224,48 +229,40 @@ class NearDuplicateIndex:
         assert self.filter is not None
         if not self._held:
             return 0
-        ids = np.fromiter(self._held, dtype=np.int64, count=len(self._held))
-        keys = np.frombuffer(b"".join(self._held.values()), dtype="<i8").reshape(len(ids), -1)
-        bands = np.broadcast_to(np.arange(keys.shape[1]), keys.shape)
-        owners = np.broadcast_to(ids[:, None], keys.shape)
-        order = np.lexsort((owners.ravel(), keys.ravel(), bands.ravel()))
-        self.db.conn.executemany(  # in key order: each page of lsh_bands written once
-            "insert or ignore into lsh_bands (band, key, article_id) values (?, ?, ?)",
-            zip(bands.ravel()[order].tolist(), keys.ravel()[order].tolist(),
-                owners.ravel()[order].tolist(), strict=True))
+        self.db.execute(  # in key order: each page of lsh_bands is written once
+            "insert or ignore into lsh_bands (band, key, article_id) "
+            "select j.key, j.value, p.article_id from lsh_pending p, json_each(p.keys) j "
+            "order by 1, 2, 3")
         grown = BandFilter(self.filter.words.copy(), self.filter.keys)
-        if grown.keys + keys.size > grown.capacity:
+        if grown.keys + len(self._recent) > grown.capacity:
             grown = self._build_filter()  # lsh_bands holds the new keys already
-        else:
-            grown.add(bands.ravel(), keys.ravel())
+        else:  # every pending key is in memory (and perhaps a few withdrawn: no harm)
+            grown.add_mixed(np.fromiter(self._recent, dtype=np.uint64,
+                                        count=len(self._recent)))
         self._save_filter(grown)
         self.db.execute("delete from lsh_pending")
         self.db.execute("update lsh_state set folds = folds + 1")
-        folds = self._folds
+        folds, articles = self._folds, len(self._held)
         self.forget()  # nothing is pending now
         self.filter, self._folds = grown, (folds or 0) + 1
-        return len(ids)
+        return articles
 
 
-Holders = dict[int, int | tuple[int, ...]]
-
-
-def _hold(recent: Holders, mixed: int, article_id: int) -> None:
+def _add_holder(recent: Holders, mixed: int, article_id: int) -> None:
     holders = recent.get(mixed)
     if holders is None:
         recent[mixed] = article_id
-    elif holders != article_id and not (isinstance(holders, tuple) and article_id in holders):
-        recent[mixed] = (holders if isinstance(holders, tuple) else (holders,)) + (article_id,)
+    elif isinstance(holders, tuple):
+        if article_id not in holders:
+            recent[mixed] = (*holders, article_id)
+    elif holders != article_id:
+        recent[mixed] = (holders, article_id)
 
 
-def _release(recent: Holders, mixed: int, article_id: int) -> None:
+def _drop_holder(recent: Holders, mixed: int, article_id: int) -> None:
     holders = recent.pop(mixed, None)
     if isinstance(holders, tuple):
         rest = tuple(a for a in holders if a != article_id)
         recent[mixed] = rest[0] if len(rest) == 1 else rest
     elif holders is not None and holders != article_id:
         recent[mixed] = holders
-
-
-def _entries(article_id: int, keys: tuple[int, ...]) -> list[tuple[int, int, int]]:
-    return [(band, key, article_id) for band, key in enumerate(keys)]

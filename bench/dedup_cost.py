@@ -23,9 +23,10 @@ mean). At 1,000 both are archives of that size: the ratio there shows the noise 
 The near-duplicate index keeps the newest articles' keys pending and folds them into
 lsh_bands every FOLD_AFTER articles (archive/neardup.py). The rounds start at states of
 the fold cycle spread over it (set_pending), and the fold itself is timed on its own, on
-copies with a full FOLD_AFTER pending, checkpoint included: its share of a store is
-fold time / FOLD_AFTER, added to the rounds' mean. The reference never folds (1,000 <
-FOLD_AFTER), nor does an archive of that size.
+copies with FOLD_AFTER articles pending, checkpoint included: its share of a store is
+the fold's time over the articles it folds, added to the rounds' mean. Every article is
+folded once, so an archive smaller than FOLD_AFTER (the reference among them) pays that
+share too, at its next fold: there it is timed by folding what it has pending.
 
 "dedup" is the part of the store that is deduplication, timed in place: URL identity
 (by canonical URL), the content-hash lookup, the near-duplicate lookup and the index
@@ -54,10 +55,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlite_utils  # noqa: E402
 
-from archive import neardup  # noqa: E402
-from archive import open_archive  # noqa: E402
+from archive import neardup, open_archive  # noqa: E402
 from archive.fts import segment  # noqa: E402
-from archive.neardup import pack_keys  # noqa: E402
+from archive.neardup import keys_json  # noqa: E402
 from archive.store import ArchiveWriter, FetchedPage  # noqa: E402
 from archive.transactions import write_transaction  # noqa: E402
 from pipelines.dedup import band_keys, fingerprint  # noqa: E402
@@ -214,7 +214,7 @@ def set_pending(db: sqlite_utils.Database, count: int) -> None:
         if newest:  # the newest ids, but for those pending (whose keys are not there)
             db.execute("delete from lsh_bands where article_id >= ?", [newest[-1][0]])
         db.conn.executemany("insert into lsh_pending (article_id, keys) values (?, ?)",
-                            [(article_id, pack_keys(band_keys(hashvalues)))
+                            [(article_id, keys_json(band_keys(hashvalues)))
                              for article_id, hashvalues in reversed(newest)])
         db.execute("update lsh_state set folds = folds + 1")  # writers read it all again
     checkpoint(db)
@@ -229,12 +229,14 @@ def fold_cycle(size: int, rounds: int) -> list[int | None]:
     return [limit * i // rounds for i in range(rounds)]
 
 
-def measure_fold(archive: Path, workdir: Path) -> tuple[float, float]:
-    """(CPU seconds of one fold of FOLD_AFTER pending articles, checkpoint included;
-    CPU seconds for a writer to read them back into memory when it starts)."""
+def measure_fold(archive: Path, workdir: Path, size: int) -> tuple[float, float, int]:
+    """(CPU seconds of a fold, checkpoint included; CPU seconds for a writer to read the
+    pending keys into memory when it starts; articles folded): FOLD_AFTER pending, or
+    as many as a smaller archive has."""
     folds, starts = [], []
+    pending = neardup.FOLD_AFTER if size >= neardup.FOLD_AFTER else None
     for _ in range(FOLD_REPEATS):
-        db = fresh_copy(archive, workdir, neardup.FOLD_AFTER)
+        db = fresh_copy(archive, workdir, pending)
         writer = ArchiveWriter(db)
         started = time.process_time()
         with write_transaction(db):
@@ -242,11 +244,11 @@ def measure_fold(archive: Path, workdir: Path) -> tuple[float, float]:
         starts.append(time.process_time() - started)
         checkpoint(db)
         started = time.process_time()
-        writer.near.fold()
+        articles = writer.near.fold()
         checkpoint(db)
         folds.append(time.process_time() - started)
         db.close()
-    return statistics.fmean(folds), statistics.fmean(starts)
+    return statistics.fmean(folds), statistics.fmean(starts), articles
 
 
 def run(sizes: list[int], rounds: int) -> list[dict]:
@@ -260,6 +262,7 @@ def run(sizes: list[int], rounds: int) -> list[dict]:
         checkpoint(db)
         db.close()
         reference_items = articles.take(WARM_UP), articles.take(PROBE)
+        reference_fold = measure_fold(reference, workdir, REFERENCE_SIZE)
         db = open_archive(grown)
         writer = ArchiveWriter(db)
         stored = 0
@@ -274,9 +277,8 @@ def run(sizes: list[int], rounds: int) -> list[dict]:
             for pending in fold_cycle(size, rounds):
                 reference_ms.append(measure_on_copy(reference, workdir, *reference_items))
                 grown_ms.append(measure_on_copy(grown, workdir, *grown_items, pending))
-            fold_s, start_s = ((0.0, 0.0) if size < neardup.FOLD_AFTER
-                               else measure_fold(grown, workdir))
-            results.append(summary(size, grown_ms, reference_ms, fold_s, start_s,
+            results.append(summary(size, grown_ms, reference_ms,
+                                   measure_fold(grown, workdir, size), reference_fold,
                                    grown.stat().st_size))
             row = results[-1]
             print(f"{size:>8} archived: {row['ms_per_article']:.3f} ms per article stored "
@@ -288,48 +290,59 @@ def run(sizes: list[int], rounds: int) -> list[dict]:
     return results
 
 
+Fold = tuple[float, float, int]  # measure_fold's
+
+
 def summary(size: int, grown: list[tuple[float, float]], reference: list[tuple[float, float]],
-            fold_s: float, start_s: float, db_bytes: int) -> dict:
-    """Means over the rounds (a fold cycle's rounds differ on purpose), the fold's share
-    added, and their ratio to the reference."""
-    fold_ms = 1000 * fold_s / neardup.FOLD_AFTER
+            fold: Fold, reference_fold: Fold, db_bytes: int) -> dict:
+    """Means over the rounds (a fold cycle's rounds differ on purpose), each with its
+    fold share added, and their ratio to the reference."""
+    fold_ms = 1000 * fold[0] / max(fold[2], 1)
+    reference_fold_ms = 1000 * reference_fold[0] / max(reference_fold[2], 1)
     store = statistics.fmean(g for g, _ in grown) + fold_ms
     dedup = statistics.fmean(d for _, d in grown) + fold_ms
-    ref_store = statistics.fmean(r for r, _ in reference)
-    ref_dedup = statistics.fmean(d for _, d in reference)
+    ref_store = statistics.fmean(r for r, _ in reference) + reference_fold_ms
+    ref_dedup = statistics.fmean(d for _, d in reference) + reference_fold_ms
     return {"archived": size,
             "ms_per_article": round(store, 3),
             "fold_ms_per_article": round(fold_ms, 3),
-            "fold_s": round(fold_s, 3), "writer_start_s": round(start_s, 3),
+            "reference_fold_ms_per_article": round(reference_fold_ms, 3),
+            "fold_s": round(fold[0], 3), "folded": fold[2],
+            "writer_start_s": round(fold[1], 3),
             "reference_ms_per_article": round(ref_store, 3),
             "ratio_to_reference": round(store / ref_store, 3),
             "dedup_ms_per_article": round(dedup, 3),
             "reference_dedup_ms_per_article": round(ref_dedup, 3),
             "dedup_ratio_to_reference": round(dedup / ref_dedup, 3),
-            "round_ratios": [round(g / r, 3) for (g, _), (r, _) in
-                             zip(grown, reference, strict=True)],
+            "round_ratios": (ratios := [round(g / r, 3) for (g, _), (r, _) in
+                                        zip(grown, reference, strict=True)]),
+            "median_round_ratio": round(statistics.median(ratios), 3),
             "db_mb": round(db_bytes / 2**20, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--rounds", type=int, default=10, help="rounds at each size")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds at each size")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = run(args.sizes, args.rounds)
     if args.json:
         print(json.dumps(results, indent=1))
         return
-    print(f"{'archived':>9} {'store ms':>9} {'fold s':>7} {'ref ms':>7} {'x ref':>6}  "
-          f"{'dedup ms':>8} {'ref':>6} {'x ref':>6}  {'db MB':>7}  round ratios")
+    print(f"{'archived':>9} {'store ms':>9} {'ref ms':>7} {'x ref':>6} {'median':>6}  "
+          f"{'dedup ms':>8} {'ref':>6} {'x ref':>6}  {'fold s':>6} {'folded':>6} "
+          f"{'start s':>7} {'db MB':>7}")
     for row in results:
-        spread = " ".join(f"{r:.2f}" for r in row["round_ratios"])
-        print(f"{row['archived']:>9} {row['ms_per_article']:>9.3f} {row['fold_s']:>7.2f} "
-              f"{row['reference_ms_per_article']:>7.3f} {row['ratio_to_reference']:>6.2f}  "
-              f"{row['dedup_ms_per_article']:>8.3f} "
+        print(f"{row['archived']:>9} {row['ms_per_article']:>9.3f} "
+              f"{row['reference_ms_per_article']:>7.3f} {row['ratio_to_reference']:>6.2f} "
+              f"{row['median_round_ratio']:>6.2f}  {row['dedup_ms_per_article']:>8.3f} "
               f"{row['reference_dedup_ms_per_article']:>6.3f} "
-              f"{row['dedup_ratio_to_reference']:>6.2f}  {row['db_mb']:>7.1f}  {spread}")
+              f"{row['dedup_ratio_to_reference']:>6.2f}  {row['fold_s']:>6.2f} "
+              f"{row['folded']:>6} {row['writer_start_s']:>7.2f} {row['db_mb']:>7.1f}")
+    print("round ratios (store):")
+    for row in results:
+        print(f"{row['archived']:>9}  " + " ".join(f"{r:.2f}" for r in row["round_ratios"]))
 
 
 if __name__ == "__main__":
