@@ -234,7 +234,10 @@ def m009_lsh_pending(db: sqlite_utils.Database) -> None:
     db.execute("drop table lsh_bands")
     db.execute("drop table lsh_recent")
     db.execute("alter table lsh_bands_plain rename to lsh_bands")
-    db.execute("create table lsh_pending (article_id integer not null, keys text not null)")
+    # AUTOINCREMENT: ids never come back after a delete, so "the rows after the last I
+    # read" means what it says to every writer.
+    db.execute("create table lsh_pending (id integer primary key autoincrement, "
+               "article_id integer not null, keys text not null)")
     db.execute("create table lsh_state (id integer primary key check (id = 1), "
                "folds integer not null default 0, filter_keys integer, filter blob)")
     db.execute("insert into lsh_state (id) values (1)")

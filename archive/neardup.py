@@ -72,7 +72,7 @@ class NearDuplicateIndex:
         # table: 32 inserts and 32 lookups an article cost ~25 µs against ~190 µs.
         self._recent: Holders = {}
         self._held: dict[int, tuple[int, str]] = {}  # article -> (its row, its keys)
-        self._seen = 0  # the last lsh_pending rowid taken
+        self._seen = 0  # the last lsh_pending id taken
         self._folds: int | None = None  # lsh_state.folds when the memory was filled
         self.filter: BandFilter | None = None
 
@@ -91,17 +91,18 @@ class NearDuplicateIndex:
             self.forget()
             self.filter = self._load_filter()
             self._folds = folds
-        for rowid, article_id, keys in self.db.execute(
-                "select rowid, article_id, keys from lsh_pending where rowid > ? "
-                "order by rowid", [self._seen]):
-            self._release(article_id)
-            self._hold(article_id, rowid, keys)
-            self._seen = rowid
+        for row_id, article_id, keys in self.db.execute(
+                "select id, article_id, keys from lsh_pending where id > ? order by id",
+                [self._seen]):
+            self._hold(article_id, row_id, keys)
+            self._seen = row_id
 
-    def _hold(self, article_id: int, rowid: int, keys: str) -> None:
+    def _hold(self, article_id: int, row_id: int, keys: str) -> None:
+        """Hold the article's pending keys in memory, instead of any it had."""
+        self._release(article_id)
         for band, key in enumerate(json.loads(keys)):
             _add_holder(self._recent, mix(band, key), article_id)
-        self._held[article_id] = (rowid, keys)
+        self._held[article_id] = (row_id, keys)
 
     def _release(self, article_id: int) -> int | None:
         """Forget the article's pending keys, if it has any; the row they came from."""
@@ -204,7 +205,7 @@ class NearDuplicateIndex:
             return
         pending_row = self._release(article_id)
         if pending_row is not None:  # pending: its keys are not in lsh_bands
-            self.db.execute("delete from lsh_pending where rowid = ?", [pending_row])
+            self.db.execute("delete from lsh_pending where id = ?", [pending_row])
         else:
             self.db.conn.executemany(
                 "delete from lsh_bands where band = ? and key = ? and article_id = ?",

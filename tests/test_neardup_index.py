@@ -36,7 +36,7 @@ def index_keys(db: sqlite_utils.Database) -> dict[int, list[tuple[int, int]]]:
     for band, key, article_id in db.execute("select band, key, article_id from lsh_bands"):
         keys.setdefault(article_id, []).append((band, key))
     for article_id, packed in db.execute("select article_id, keys from lsh_pending "
-                                         "order by rowid"):
+                                         "order by id"):
         keys[article_id] = list(enumerate(json.loads(packed)))
     return {article_id: sorted(entries) for article_id, entries in keys.items() if entries}
 
@@ -142,6 +142,22 @@ def test_two_writers_see_each_others_articles_and_folds(
         == "near-duplicate"  # folded, by the other writer
 
 
+def test_a_writer_sees_rows_added_after_the_newest_it_read_was_deleted(
+        tmp_path: Path) -> None:
+    """Pending row ids are never reused (AUTOINCREMENT): a row added after the newest
+    one was deleted is still after what another writer read."""
+    first = ArchiveWriter(open_archive(tmp_path / "a.db"))
+    second = ArchiveWriter(open_archive(tmp_path / "a.db"))
+    store_text(first, "https://x.test/original", ORIGINAL)
+    store_text(second, "https://x.test/other", OTHER)  # the second writer read up to it
+    with write_transaction(second.db):
+        second.near.unindex(article_id(second.db, "https://x.test/other"))
+    third = truth_text("netease/gbk-2004")
+    assert store_text(first, "https://x.test/third", third) == "new"
+    assert store_text(second, "https://x.test/copy", "（原标题：转载）\n" + third) \
+        == "near-duplicate"
+
+
 def test_a_rolled_back_store_leaves_nothing_in_memory(
         writer: ArchiveWriter, monkeypatch: pytest.MonkeyPatch) -> None:
     """A store that fails after indexing its fingerprint is rolled back; the writer's
@@ -243,6 +259,5 @@ def test_lookup_is_indexed(writer: ArchiveWriter) -> None:
         "explain query plan select article_id from lsh_bands where band = 1 and key = 2"))
     assert "USING PRIMARY KEY (band=? AND key=?)" in plan  # the table is the index
     plan = " ".join(row[3] for row in writer.db.execute(
-        "explain query plan select rowid, article_id, keys from lsh_pending "
-        "where rowid > 5"))
+        "explain query plan select id, article_id, keys from lsh_pending where id > 5"))
     assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan  # a writer reads only what is new
