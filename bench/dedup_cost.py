@@ -6,10 +6,11 @@
 Synthetic articles (Chinese dictionary words at random, ~1,500 characters, one in ten a
 near-copy of an earlier one) are stored through ArchiveWriter.store, the crawl's own write
 path: page, URL identity, content hash, near-duplicate lookup and index, search index,
-all in one transaction. Fingerprints and the search index's segmented title and text are
-computed beforehand, as the crawl computes them in its extraction workers, so the figure
-is the archive's cost alone (CPU time of this process: user and system, so page reads
-and WAL writes count).
+all in one transaction, in crawl runs (one per batch of 5,000 as the archive grows, one
+per round measured) whose counts each store updates. Fingerprints and the search index's
+segmented title and text are computed beforehand, as the crawl computes them in its
+extraction workers, so the figure is the archive's cost alone (CPU time of this
+process: user and system, so page reads and WAL writes count).
 
 The archive is grown to each size. Then, in each round, a fresh copy of it is warmed up
 with 50 articles and the time per article is measured on the next 200 stored into the
@@ -133,9 +134,16 @@ class Articles:
         return text
 
 
-def store_all(writer: ArchiveWriter, items: list[Item]) -> Counter[str]:
-    return Counter(writer.store(None, "bench", page, art, fingerprint=print_, segmented=words)
-                   for page, art, print_, words in items)
+def store_all(writer: ArchiveWriter, items: list[Item], run_id: int | None = None,
+              ) -> Counter[str]:
+    """Store the items as one crawl run does (in a run of their own unless given one):
+    the run's id is in every page row and in its index, as a crawl's is."""
+    run = run_id if run_id is not None else writer.start_run("bench")
+    stored = Counter(writer.store(run, "bench", page, art, fingerprint=print_,
+                                  segmented=words) for page, art, print_, words in items)
+    if run_id is None:
+        writer.finish_run(run, "ok", "finished")
+    return stored
 
 
 def checkpoint(db: sqlite_utils.Database) -> None:
@@ -167,12 +175,14 @@ def timed_store(writer: ArchiveWriter, items: list[Item]) -> tuple[float, float]
     """(CPU ms per article, of which dedup). The WAL is checkpointed before and after,
     the second time inside the timing: what the items cost to move from the WAL into the
     archive's file counts, wherever SQLite's own checkpoints would have fallen."""
+    run_id = writer.start_run("bench")
     checkpoint(writer.db)
     clock = DedupClock(writer)
     started = time.process_time()
-    store_all(writer, items)
+    store_all(writer, items, run_id)
     checkpoint(writer.db)
     elapsed = time.process_time() - started
+    writer.finish_run(run_id, "ok", "finished")
     return 1000 * elapsed / len(items), 1000 * clock.seconds / len(items)
 
 

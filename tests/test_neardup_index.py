@@ -249,9 +249,6 @@ def assert_m009_layout(db: sqlite_utils.Database) -> None:
     sql = db.execute("select sql from sqlite_master where name = 'lsh_bands'").fetchone()[0]
     assert "without rowid" in sql.lower() and "references" not in sql.lower()
     assert not db["lsh_recent"].exists()
-    automerge = db.execute("select v from articles_fts_config where k = 'automerge'"
-                           ).fetchone()
-    assert automerge == (16,)
 
 
 def test_lookup_is_indexed(writer: ArchiveWriter) -> None:

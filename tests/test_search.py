@@ -236,3 +236,12 @@ def test_migration_indexes_articles_already_archived(tmp_path: Path) -> None:
     db = open_archive(path)
     assert titles_of(search(db, "乌镇")) == [REFERENCE_TITLE]
     assert db.execute(f"select count(*) from {FTS_TABLE}").fetchone()[0] == 4
+
+
+def test_the_search_index_merges_64_segments_at_a_time(tmp_path: Path) -> None:
+    """m010: fewer levels of segments, so less merge work at each insert (every other
+    test here searches archives built so)."""
+    db = open_archive(tmp_path / "a.db")
+    merging = dict(db.execute("select k, v from articles_fts_config "
+                              "where k in ('automerge', 'crisismerge')").fetchall())
+    assert merging == {"automerge": 64, "crisismerge": 64}
