@@ -18,8 +18,8 @@ only for the keys its filter lets through. Every FOLD_AFTER articles the pending
 are merged into `lsh_bands` in key order, in one pass of SQL, and into the filter.
 
 A lookup or an index change must run inside a write transaction (the writer's lock
-orders `lsh_pending`); when that transaction rolls back, call `forget()`. A fold takes a
-transaction of its own.
+orders `lsh_pending`): `writing()`, which makes the writer read the pending keys again if
+it rolls back. A fold takes a transaction of its own.
 
 Another writer's memory may hold keys of an article withdrawn since (a revision, or a
 text now too short): they only make it verify a candidate that is no longer one, against
@@ -28,7 +28,9 @@ text now too short): they only make it verify a candidate that is no longer one,
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 import numpy as np
 import sqlite_utils
@@ -75,6 +77,17 @@ class NearDuplicateIndex:
         self._seen = 0  # the last lsh_pending id taken
         self._folds: int | None = None  # lsh_state.folds when the memory was filled
         self.filter: BandFilter | None = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A write transaction (archive.transactions) for lookups and index changes: when
+        it rolls back, what the memory took in it is forgotten with it."""
+        try:
+            with write_transaction(self.db):
+                yield
+        except BaseException:
+            self.forget()
+            raise
 
     @property
     def pending(self) -> int:
@@ -218,12 +231,8 @@ class NearDuplicateIndex:
         """Merge the pending keys into lsh_bands, in key order, and into the filter, in
         one transaction of its own (a fold interrupted leaves the index as it was); how
         many articles."""
-        try:
-            with write_transaction(self.db):
-                return self._fold()
-        except BaseException:
-            self.forget()
-            raise
+        with self.writing():
+            return self._fold()
 
     def _fold(self) -> int:
         self.sync()

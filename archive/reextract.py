@@ -27,7 +27,6 @@ from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.runs import now_iso
 from archive.store import content_hash
-from archive.transactions import write_transaction
 from pipelines.dedup import Fingerprint, fingerprint
 from pipelines.pool import extraction_pool
 from pipelines.types import Article
@@ -183,17 +182,7 @@ def update_article(db: sqlite_utils.Database, near: NearDuplicateIndex, article_
                    dry_run: bool = False) -> tuple[list[str], dict[str, Any]]:
     """Bring one article in line with its fresh extraction, in one transaction: (the
     versioned fields that changed, the refreshed fields that moved)."""
-    try:
-        return _update_article(db, near, article_id, fresh, print_, fetched_at, dry_run)
-    except BaseException:
-        near.forget()  # the rollback may have undone what its memory took
-        raise
-
-
-def _update_article(db: sqlite_utils.Database, near: NearDuplicateIndex, article_id: int,
-                    fresh: Article, print_: Fingerprint | None, fetched_at: str,
-                    dry_run: bool) -> tuple[list[str], dict[str, Any]]:
-    with write_transaction(db):
+    with near.writing():
         cursor = db.execute("select * from articles where id = ?", [article_id])
         stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
         changes = changed_fields(stored, fresh)

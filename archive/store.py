@@ -146,13 +146,9 @@ class ArchiveWriter(RunRecords):
         their segmented form (archive.fts.index_article's `presegmented`), so that a
         revision does not segment here (jieba's dictionary is ~70 MB).
         """
-        try:
-            outcome, stored = self._store(run_id, source, page, article, fingerprint,
-                                          revisit, segmented, body_blob, body_codec, profile,
-                                          previous_segmented)
-        except BaseException:
-            self.near.forget()  # the rollback may have undone what its memory took
-            raise
+        outcome, stored = self._store(run_id, source, page, article, fingerprint, revisit,
+                                      segmented, body_blob, body_codec, profile,
+                                      previous_segmented)
         try:
             self.dictionaries.page_stored(page.url, len(stored[0]), len(page.body), stored[1])
         except sqlite3.Error as exc:  # the page is stored; its site trains another time
@@ -178,7 +174,7 @@ class ArchiveWriter(RunRecords):
                previous_segmented: Presegmented | None,
                ) -> tuple[Outcome, tuple[bytes, str]]:
         """store() itself: (outcome, the page's (body, codec) as stored)."""
-        with write_transaction(self.db):
+        with self.near.writing():
             page_id, stored = self._insert_page(
                 run_id, page, body_blob, body_codec,
                 extraction=page_extraction(page.final_url, profile, article))

@@ -159,20 +159,27 @@ def test_a_writer_sees_rows_added_after_the_newest_it_read_was_deleted(
 
 
 def test_a_rolled_back_store_leaves_nothing_in_memory(
-        writer: ArchiveWriter, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A store that fails after indexing its fingerprint is rolled back; the writer's
-    memory of pending keys must not keep it either."""
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that fails after indexing its fingerprint is rolled back, and so is what
+    the writer's memory took of it: the pending row id it had read up to is given again,
+    to another writer's article, which must still be seen."""
     import archive.store
+
+    first = ArchiveWriter(open_archive(tmp_path / "a.db"))
+    second = ArchiveWriter(open_archive(tmp_path / "a.db"))
 
     def failing_index(*args: object, **kwargs: object) -> None:
         raise RuntimeError("search index failed")
 
     monkeypatch.setattr(archive.store, "index_article", failing_index)
     with pytest.raises(RuntimeError):
-        store_text(writer, "https://x.test/original", ORIGINAL)
+        store_text(first, "https://x.test/original", ORIGINAL)
     monkeypatch.undo()
-    assert counts(writer.db) == (0, 0, 0)
-    assert store_text(writer, "https://x.test/repost", REPOST) == "new"  # nothing to copy
+    assert counts(first.db) == (0, 0, 0) and first.near.pending == 0
+    third = truth_text("netease/gbk-2004")
+    assert store_text(second, "https://x.test/third", third) == "new"
+    assert store_text(first, "https://x.test/copy", "（原标题：转载）\n" + third) \
+        == "near-duplicate"
 
 
 def test_a_fold_builds_a_bigger_filter_when_it_is_full(
