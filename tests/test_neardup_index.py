@@ -152,9 +152,14 @@ def test_a_writer_sees_rows_added_after_the_newest_it_read_was_deleted(
     store_text(second, "https://x.test/other", OTHER)  # the second writer read up to it
     with write_transaction(second.db):
         second.near.unindex(article_id(second.db, "https://x.test/other"))
+    assert_sees_the_others_article(first, second)
+
+
+def assert_sees_the_others_article(storing: ArchiveWriter, finding: ArchiveWriter) -> None:
+    """One writer stores a new article; a copy of it, stored by the other, is found."""
     third = truth_text("netease/gbk-2004")
-    assert store_text(first, "https://x.test/third", third) == "new"
-    assert store_text(second, "https://x.test/copy", "（原标题：转载）\n" + third) \
+    assert store_text(storing, "https://x.test/third", third) == "new"
+    assert store_text(finding, "https://x.test/copy", "（原标题：转载）\n" + third) \
         == "near-duplicate"
 
 
@@ -176,10 +181,7 @@ def test_a_rolled_back_store_leaves_nothing_in_memory(
         store_text(first, "https://x.test/original", ORIGINAL)
     monkeypatch.undo()
     assert counts(first.db) == (0, 0, 0) and first.near.pending == 0
-    third = truth_text("netease/gbk-2004")
-    assert store_text(second, "https://x.test/third", third) == "new"
-    assert store_text(first, "https://x.test/copy", "（原标题：转载）\n" + third) \
-        == "near-duplicate"
+    assert_sees_the_others_article(second, first)
 
 
 def test_a_fold_builds_a_bigger_filter_when_it_is_full(
