@@ -242,13 +242,13 @@ def test_canonical_url(url: str, canonical: str) -> None:
     assert canonical_url(url) == canonical
 
 
-def test_profile_lookup() -> None:
+def test_profile_lookup(tmp_path: Path) -> None:
     netease = PROFILES["netease"]
     assert profile_for("https://www.163.com/dy/article/KEK0A3PK0527D7QO.html") is netease
     assert profile_for("https://news.163.com/25/1113/10/KEIQ4R2B000189FH.html") is netease
     assert profile_for("https://not163.com/x.html") is None
     assert profile_for("https://news.sina.com.cn/c/2004-06-01/x.shtml") is None
-    assert profile_for("file:///tmp/page.html") is None
+    assert profile_for((tmp_path / "page.html").as_uri()) is None
     # an explicit name wins over the host: the sample site on 127.0.0.1
     assert profile_for("http://127.0.0.1:8123/www.163.com/x.html", "netease") is netease
     assert profile_for("http://127.0.0.1:8123/x.html") is None
