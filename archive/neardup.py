@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import sqlite_utils
@@ -48,8 +48,8 @@ FOLD_AFTER = 10_000
 Holders = dict[int, int | tuple[int, ...]]
 
 
-def keys_json(keys: tuple[int, ...]) -> str:
-    return "[" + ",".join(map(str, keys)) + "]"
+def keys_json(keys: Sequence[int]) -> str:
+    return json.dumps(list(keys), separators=(",", ":"))
 
 
 def _or_terms(count: int) -> str:
@@ -107,15 +107,16 @@ class NearDuplicateIndex:
         for row_id, article_id, keys in self.db.execute(
                 "select id, article_id, keys from lsh_pending where id > ? order by id",
                 [self._seen]):
-            self._hold(article_id, row_id, keys)
+            self._hold(article_id, row_id, json.loads(keys), keys)
             self._seen = row_id
 
-    def _hold(self, article_id: int, row_id: int, keys: str) -> None:
-        """Hold the article's pending keys in memory, instead of any it had."""
+    def _hold(self, article_id: int, row_id: int, keys: Sequence[int], text: str) -> None:
+        """Hold the article's pending keys (and their JSON, `text`) in memory, instead of
+        any it had."""
         self._release(article_id)
-        for band, key in enumerate(json.loads(keys)):
+        for band, key in enumerate(keys):
             _add_holder(self._recent, mix(band, key), article_id)
-        self._held[article_id] = (row_id, keys)
+        self._held[article_id] = (row_id, text)
 
     def _release(self, article_id: int) -> int | None:
         """Forget the article's pending keys, if it has any; the row they came from."""
@@ -199,11 +200,11 @@ class NearDuplicateIndex:
         self._withdraw(article_id)
         self.db.execute("insert into article_minhash (article_id, hashvalues) values (?, ?)",
                         [article_id, print_.hashvalues])
-        keys = keys_json(print_.bands)
+        text = keys_json(print_.bands)
         cursor = self.db.execute("insert into lsh_pending (article_id, keys) values (?, ?)",
-                                 [article_id, keys])
+                                 [article_id, text])
         self._seen = int(cursor.lastrowid)
-        self._hold(article_id, self._seen, keys)
+        self._hold(article_id, self._seen, print_.bands, text)
 
     def unindex(self, article_id: int) -> None:
         """Remove the article's fingerprint from the index, if it has one."""

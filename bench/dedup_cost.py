@@ -249,7 +249,7 @@ def measure_fold(archive: Path, workdir: Path, size: int) -> tuple[float, float,
         db = fresh_copy(archive, workdir, pending)
         writer = ArchiveWriter(db)
         started = time.process_time()
-        with write_transaction(db):
+        with writer.near.writing():
             writer.near.sync()
         starts.append(time.process_time() - started)
         checkpoint(db)
