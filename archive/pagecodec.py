@@ -172,7 +172,7 @@ def compress_page(db: Db | None, site: str | None, body: bytes) -> tuple[bytes, 
             f"{DICT_PREFIX}{dict_id}")
 
 
-# Extraction workers (pipelines/work.py) compress the pages they extract: each holds a
+# Extraction workers (crawler/work.py) compress the pages they extract: each holds a
 # read-only connection to the archive to find the site's dictionary.
 _readers: dict[str, sqlite3.Connection] = {}
 

@@ -112,7 +112,7 @@ class ArchiveWriter(RunRecords):
     def keep_listing_validators(self, url: str, etag: str | None,
                                 last_modified: str | None) -> None:
         """Keep a listing's validators, for a conditional request next run: only once
-        everything it links is settled (pipelines/crawl.py), as a 304 next run would hide
+        everything it links is settled (crawler/itempipelines.py), as a 304 next run would hide
         what is not."""
         with write_transaction(self.db):
             self.db.execute("update listing_state set etag = ?, last_modified = ? "

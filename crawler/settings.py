@@ -51,8 +51,8 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.ArticleRequestFilter": 550,
 }
 ITEM_PIPELINES = {
-    "pipelines.crawl.ExtractPipeline": 300,
-    "pipelines.crawl.StorePipeline": 800,
+    "crawler.itempipelines.ExtractPipeline": 300,
+    "crawler.itempipelines.StorePipeline": 800,
 }
 
 # newsarchive's own settings.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from archive.store import ArchiveWriter, FetchedPage
-from newsarchive.samplesite import SampleSite, serve_sample_site
+from newsarchive.demo.samplesite import SampleSite, serve_sample_site
 from pipelines.dedup import fingerprint
 from pipelines.types import Article
 

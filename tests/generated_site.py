@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from conftest import FIXTURES
-from newsarchive.samplesite import SampleSite
+from newsarchive.demo.samplesite import SampleSite
 
 TEMPLATE = FIXTURES / "netease" / "dy-post2020-reference"
 TEMPLATE_DOCID = "KEK0A3PK0527D7QO"

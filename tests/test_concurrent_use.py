@@ -22,7 +22,7 @@ from generated_site import canonical, generate_site, start_crawl, write_seeds
 
 from archive import open_archive
 from archive.store import content_hash
-from newsarchive.samplesite import serve_sample_site
+from newsarchive.demo.samplesite import serve_sample_site
 
 PAGES = 200
 # Whole-article consistency, as one SELECT in one snapshot: 0 at every moment.

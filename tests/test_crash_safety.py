@@ -31,7 +31,7 @@ from generated_site import canonical, generate_site, start_crawl, write_seeds
 
 from archive import open_archive
 from archive.store import ArchiveWriter
-from newsarchive.samplesite import serve_sample_site
+from newsarchive.demo.samplesite import serve_sample_site
 
 PAGES = 300
 KILLS = 16

@@ -12,8 +12,8 @@ import pytest
 
 from archive.pagecodec import decompress_page
 from conftest import FIXTURES, article_cases, load_json, run_cli
-from newsarchive.demo import write_sample_seeds
-from newsarchive.samplesite import SampleSite
+from newsarchive.demo.demo import write_sample_seeds
+from newsarchive.demo.samplesite import SampleSite
 
 BOILERPLATE = ("相关推荐", "热点推荐", "特别声明", "分享至", "网易首页", "往期回顾")
 

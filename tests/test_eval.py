@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from conftest import FIXTURES, article_cases
 from newsarchive.cli import cli
-from newsarchive.evalsets import EvalSetError, discover
-from newsarchive.scoring import (
+from newsarchive.evaluation.evalsets import EvalSetError, discover
+from newsarchive.evaluation.scoring import (
     date_ok,
     leaks,
     overlap,

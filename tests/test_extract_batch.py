@@ -13,7 +13,7 @@ from warcio.warcwriter import WARCWriter
 
 from conftest import article_cases, load_json
 from newsarchive.cli import cli
-from newsarchive.pagefiles import is_warc, saved_pages
+from pipelines.pagefiles import is_warc, saved_pages
 
 
 def _response(writer: WARCWriter, url: str, body: bytes, status: str = "200 OK",

@@ -14,8 +14,8 @@ from archive import open_archive
 from archive.queries import extraction_health, extraction_runs
 from archive.store import ArchiveWriter
 from conftest import FIXTURES, load_json, make_article, make_page, run_cli
-from newsarchive.demo import write_sample_seeds
-from newsarchive.samplesite import Route, SampleSite, serve_sample_site
+from newsarchive.demo.demo import write_sample_seeds
+from newsarchive.demo.samplesite import Route, SampleSite, serve_sample_site
 
 URL = "https://www.163.com/dy/article/G33O1QTA05372UZS.html"
 # The post2020 pages; the second run serves them with the body container renamed, as if

@@ -11,8 +11,8 @@ import sqlite3
 from pathlib import Path
 
 from conftest import FIXTURES, load_json, run_cli
-from newsarchive.demo import write_sample_seeds
-from newsarchive.samplesite import Route, SampleSite
+from newsarchive.demo.demo import write_sample_seeds
+from newsarchive.demo.samplesite import Route, SampleSite
 
 REFERENCE = load_json(FIXTURES / "netease/dy-post2020-reference/response.json")["path"]
 NEWS = load_json(FIXTURES / "netease/news-post2020/response.json")["path"]

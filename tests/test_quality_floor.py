@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from newsarchive.evalsets import discover
-from newsarchive.evaluate import evaluate
-from newsarchive.floors import WRITE_COMMAND, check_floors, make_floors, stale_floors
-from newsarchive.scoring import PageScore, score_page
+from newsarchive.evaluation.evalsets import discover
+from newsarchive.evaluation.evaluate import evaluate
+from newsarchive.evaluation.floors import WRITE_COMMAND, check_floors, make_floors, stale_floors
+from newsarchive.evaluation.scoring import PageScore, score_page
 
 FLOORS = Path(__file__).parent / "quality_floors.json"
 

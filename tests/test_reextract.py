@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 import archive.neardup as neardup
-import archive.reextract as reextract_module
+import newsarchive.reextract.service as reextract_module
 from archive import open_archive
 from archive.fts import index_article, search
 from archive.neardup import NearDuplicateIndex
 from conftest import FIXTURES, load_json, run_cli
-from newsarchive.demo import write_sample_seeds
-from newsarchive.samplesite import serve_sample_site
+from newsarchive.demo.demo import write_sample_seeds
+from newsarchive.demo.samplesite import serve_sample_site
 from pipelines.dedup import fingerprint
 
 CASE = FIXTURES / "netease" / "dy-post2020-reference"

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from conftest import FIXTURES, run_cli
-from newsarchive.samplesite import Route, SampleSite
-from newsarchive.scheduler import default_jobs_db, missed_run_times
-from newsarchive.seeds import parse_schedule
-from newsarchive.supervise import Outcome, crash_reason, format_seconds, record_end
+from crawler.seeds import parse_schedule
+from newsarchive.demo.samplesite import Route, SampleSite
+from newsarchive.schedule.scheduler import default_jobs_db, missed_run_times
+from newsarchive.schedule.supervise import Outcome, crash_reason, format_seconds, record_end
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"]
 WAIT = 60  # seconds any one expected event may take on a slow, busy machine

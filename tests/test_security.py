@@ -22,9 +22,9 @@ from archive.datasette_plugin import METADATA_FILE
 from archive.store import ArchiveWriter, FetchedPage
 from conftest import FIXTURES, run_cli
 from crawler.safety import HostPolicy, host_regexes
-from newsarchive.demo import write_sample_seeds
-from newsarchive.samplesite import SampleSite
-from newsarchive.seeds import SeedsError, Source, load_seeds, load_seeds_file
+from crawler.seeds import SeedsError, Source, load_seeds, load_seeds_file
+from newsarchive.demo.demo import write_sample_seeds
+from newsarchive.demo.samplesite import SampleSite
 from pipelines.extract import extract_article
 
 SAMPLE = Source(name="sample", allow=(r"/www\.163\.com/dy/article/[0-9A-Z]{16}\.html$",),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarchive.seeds import SeedsError, Source, load_seeds, parse_schedule, select_sources
+from crawler.seeds import SeedsError, Source, load_seeds, parse_schedule, select_sources
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The extraction worker's share of a page (pipelines/work.py) and the archive taking it
+"""The extraction worker's share of a page (crawler/work.py) and the archive taking it
 as computed: the same rows and search index as when the archive computes it itself."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from archive.fts import FTS_TABLE, search, segment, to_match
 from archive.pagecodec import compress_page, decompress_page
 from archive.store import ArchiveWriter, FetchedPage
 from conftest import make_article, make_page
+from crawler.work import extract_and_fingerprint
 from pipelines.dedup import fingerprint
-from pipelines.work import extract_and_fingerprint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "netease" / "dy-post2020-reference"
 URL = "https://www.163.com/dy/article/KEK0A3PK0527D7QO.html"

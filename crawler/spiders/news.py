@@ -16,7 +16,7 @@ from archive.store import ArchiveWriter, FetchedPage
 from crawler import discovery
 from crawler.items import FailureItem, ListingItem, PageItem, RemovedItem
 from crawler.reasons import failure_reason
-from newsarchive.seeds import Source, load_seeds, select_sources
+from crawler.seeds import Source, load_seeds, select_sources
 from pipelines.decode import decode_html
 from pipelines.urls import clean_url
 

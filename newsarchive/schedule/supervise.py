@@ -31,7 +31,7 @@ from archive import open_archive
 from archive.runs import now_iso
 from archive.store import ArchiveWriter
 
-log = logging.getLogger("newsarchive.schedule")
+log = logging.getLogger("newsarchive.commands.schedule")
 
 POLL_SECONDS = 0.25
 MEMORY_POLL_SECONDS = 0.5

@@ -15,25 +15,25 @@ def extraction_pool(workers: int = 0) -> ProcessPoolExecutor:
     """One pool per process and size, created on first use, shut down at exit.
 
     forkserver, not fork: forking a process that runs Twisted's threads can deadlock. The
-    forkserver imports pipelines/preload.py (pipelines/work.py: trafilatura, the site
+    forkserver imports crawler/preload.py (crawler/work.py: trafilatura, the site
     profiles, jieba's dictionary; not Scrapy) once, and the workers it forks share those
     pages copy-on-write.
     """
     size = workers or os.cpu_count() or 1
     if size not in _pools:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.preload"])
+        context.set_forkserver_preload(["crawler.preload"])
         _pools[size] = ProcessPoolExecutor(max_workers=size, mp_context=context)
         atexit.register(_pools[size].shutdown, wait=False, cancel_futures=True)
     return _pools[size]
 
 
 def run_extraction(*args: Any) -> tuple[Any, ...]:
-    """pipelines.work.extract_and_fingerprint(*args), in a worker, as a plain tuple.
+    """crawler.work.extract_and_fingerprint(*args), in a worker, as a plain tuple.
 
     What the crawl submits to the pool: the function travels by name, so the crawl
-    process needs only this module, not pipelines.work and the extraction libraries
+    process needs only this module, not crawler.work and the extraction libraries
     it imports (~80 MB); a plain tuple comes back for the same reason."""
-    from pipelines.work import extract_and_fingerprint
+    from crawler.work import extract_and_fingerprint
 
     return tuple(extract_and_fingerprint(*args))

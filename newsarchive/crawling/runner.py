@@ -19,8 +19,8 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.items import FailureItem, PageItem
+from crawler.seeds import Source
 from crawler.spiders.news import NewsSpider
-from newsarchive.seeds import Source
 
 
 @dataclass

@@ -27,8 +27,8 @@ from archive.pagecodec import decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.runs import now_iso
 from archive.store import content_hash
+from crawler.pool import extraction_pool
 from pipelines.dedup import Fingerprint, fingerprint
-from pipelines.pool import extraction_pool
 from pipelines.types import Article
 
 # Fields a re-extraction refreshes in place, without a version: they describe how the

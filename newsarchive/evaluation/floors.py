@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from newsarchive.scoring import PageScore, summarize
+from newsarchive.evaluation.scoring import PageScore, summarize
 
 WRITE_COMMAND = "newsarchive eval tests/fixtures --write-floors tests/quality_floors.json"
 # Float noise must not fail an unchanged extractor.

@@ -18,7 +18,7 @@ from archive.export import FORMATS
 from archive.export import export as export_articles
 from archive.fts import HL_CLOSE, HL_OPEN
 from archive.fts import search as search_articles
-from newsarchive.options import DB_OPTION, existing_archive, since_as_written
+from newsarchive.commands.options import DB_OPTION, existing_archive, since_as_written
 
 SINCE_OPTION = click.option(
     "--since", metavar="DATE", callback=since_as_written,

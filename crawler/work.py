@@ -1,8 +1,8 @@
 """What an extraction worker process does with one page: everything CPU-heavy about it.
 
-Kept apart from pipelines/crawl.py (the Scrapy pipelines) so that the worker processes
+Kept apart from crawler/itempipelines.py (the Scrapy pipelines) so that the worker processes
 import only what extraction needs: not Scrapy, Twisted or the archive writer's callers;
-and the crawl process does not import it (it hands pages over by pipelines.pool's
+and the crawl process does not import it (it hands pages over by crawler.pool's
 run_extraction), so that it does not hold trafilatura, lxml, numpy or datasketch.
 """
 

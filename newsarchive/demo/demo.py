@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from newsarchive.samplesite import fixtures_dir
+from newsarchive.demo.samplesite import fixtures_dir
 
 # Politeness is for other people's servers; the sample site is our own, on loopback.
 DEMO_SETTINGS: dict[str, Any] = {

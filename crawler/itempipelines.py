@@ -15,8 +15,8 @@ from archive.db import resolve_db_path
 from archive.pagecodec import site_of
 from archive.store import ArchiveWriter
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
+from crawler.pool import extraction_pool, run_extraction
 from crawler.reasons import is_transient
-from pipelines.pool import extraction_pool, run_extraction
 from pipelines.urls import canonical_url_for
 
 __all__ = ["ExtractPipeline", "StorePipeline"]
@@ -24,7 +24,7 @@ __all__ = ["ExtractPipeline", "StorePipeline"]
 
 class ExtractPipeline:
     """Fill `PageItem.article`, its fingerprint, its segmented title and text and the
-    compressed page, off the reactor thread (pipelines/work.py)."""
+    compressed page, off the reactor thread (crawler/work.py)."""
 
     def __init__(self, workers: int, archive: str | None = None) -> None:
         self.workers = workers

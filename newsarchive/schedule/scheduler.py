@@ -2,7 +2,7 @@
 
 One APScheduler job per source (its seeds `schedule`), kept in a SQLite job store so a
 restart keeps each job's next run time. Each run is a supervised child process
-(newsarchive/supervise.py). The rules, and where APScheduler enforces them:
+(newsarchive/schedule/supervise.py). The rules, and where APScheduler enforces them:
 
 - runs missed while the scheduler was down are made up once (coalesce=True), if the
   latest was due less than `misfire_grace` ago;
@@ -40,13 +40,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
-from newsarchive.schedlock import single_instance
-from newsarchive.seeds import SeedsError, Source, load_seeds, parse_schedule
-from newsarchive.supervise import CrawlChild, Limits, Outcome, format_seconds
+from crawler.seeds import SeedsError, Source, load_seeds, parse_schedule
+from newsarchive.schedule.schedlock import single_instance
+from newsarchive.schedule.supervise import CrawlChild, Limits, Outcome, format_seconds
 
-log = logging.getLogger("newsarchive.schedule")
+log = logging.getLogger("newsarchive.commands.schedule")
 
-JOB_FUNC = "newsarchive.scheduler:scheduled_run"  # stored by reference in the job store
+JOB_FUNC = "newsarchive.schedule.scheduler:scheduled_run"  # stored by reference in the job store
 TIMEZONE = "Asia/Shanghai"  # the zone parse_schedule() reads cron strings in
 
 

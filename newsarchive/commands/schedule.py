@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from archive import open_archive, resolve_db_path
-from newsarchive.options import DB_OPTION, SEEDS_OPTION, existing_archive
+from newsarchive.commands.options import DB_OPTION, SEEDS_OPTION, existing_archive
 
 if TYPE_CHECKING:
-    from newsarchive.seeds import Source
+    from crawler.seeds import Source
 
 # The same --db/--seeds as `crawl` (not imported from cli.py: cli.py imports this module).
 
@@ -31,7 +31,7 @@ class Duration(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> float:
         if isinstance(value, int | float):
             return float(value)
-        from newsarchive.seeds import parse_duration
+        from crawler.seeds import parse_duration
 
         try:
             return parse_duration(str(value)).total_seconds()
@@ -93,8 +93,8 @@ def schedule(db: Path | None, seeds_dir: Path, jobs_db: Path | None, log_file: P
         newsarchive schedule --list
         newsarchive runs --limit 20
     """
-    from newsarchive.scheduler import SchedulerService, Settings, default_jobs_db
-    from newsarchive.seeds import SeedsError, load_seeds
+    from crawler.seeds import SeedsError, load_seeds
+    from newsarchive.schedule.scheduler import SchedulerService, Settings, default_jobs_db
 
     path = resolve_db_path(db).absolute()
     jobs = (jobs_db or default_jobs_db(path)).absolute()
@@ -150,7 +150,7 @@ def configure_logging(log_file: Path | None, verbose: bool) -> None:
 
 def _print_schedule(sources: list[Any], db: Path, jobs_db: Path, timeout: float,
                     max_memory_mb: int) -> None:
-    from newsarchive.schedlock import scheduler_pid
+    from newsarchive.schedule.schedlock import scheduler_pid
 
     pid = scheduler_pid(jobs_db)
     state = f"scheduler running, pid {pid}" if pid else "scheduler not running"
@@ -170,10 +170,10 @@ def schedule_rows(sources: list[Source], db: Path, jobs_db: Path, timeout: float
 
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from newsarchive.schedlock import scheduler_pid
-    from newsarchive.scheduler import TIMEZONE, describe_time
-    from newsarchive.seeds import parse_schedule
-    from newsarchive.supervise import format_seconds
+    from crawler.seeds import parse_schedule
+    from newsarchive.schedule.schedlock import scheduler_pid
+    from newsarchive.schedule.scheduler import TIMEZONE, describe_time
+    from newsarchive.schedule.supervise import format_seconds
 
     now = datetime.now(ZoneInfo(TIMEZONE))
     jobs = stored_jobs(jobs_db)
@@ -293,7 +293,7 @@ def _local(stamp: str | None) -> str:
 
 
 def _duration(row: dict[str, Any]) -> str:
-    from newsarchive.supervise import format_seconds
+    from newsarchive.schedule.supervise import format_seconds
 
     if not row["started_at"]:
         return ""

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from archive import open_archive
-from archive.reextract import Report, reextract
-from newsarchive.options import DB_OPTION, existing_archive, since_utc
+from newsarchive.commands.options import DB_OPTION, existing_archive, since_utc
+from newsarchive.reextract.service import Report, reextract
 
 SHOWN = 20  # changed and failed articles listed by URL
 

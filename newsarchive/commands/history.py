@@ -13,7 +13,7 @@ from rich.table import Table
 
 from archive import open_archive
 from archive.queries import article_versions, duplicate_clusters, find_article
-from newsarchive.options import DB_OPTION, existing_archive
+from newsarchive.commands.options import DB_OPTION, existing_archive
 
 
 @click.command()
