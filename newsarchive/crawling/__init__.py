@@ -1,1 +1,1 @@
-
+"""Running crawls in this process: run_crawl and its progress and summaries."""

@@ -1,1 +1,1 @@
-
+"""Extraction quality: evaluation sets, scoring, quality floors."""
