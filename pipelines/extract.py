@@ -23,6 +23,10 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from pipelines.decode import decode_html
+from pipelines.generic import TRAFILATURA as _TRAFILATURA
+from pipelines.generic import best_attempt as _best_attempt
+from pipelines.generic import text_lines as _lines
+from pipelines.pagekind import anchor_texts
 from pipelines.sites import profile_for
 from pipelines.sites.base import (
     Metadata,
@@ -80,11 +84,6 @@ CANONICAL = (
     Pick('//head/link[@rel="canonical"]/@href'),
     Pick('//head/meta[@property="og:url"]/@content'),
 )
-# The generic path's shortest "real paragraph", in characters (a CJK sentence of this
-# length says a lot; headline lists and notices stay below it).
-MIN_PROSE = 50
-# Trafilatura options shared by both paths; comments are never article text.
-_TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False}
 
 
 def extract_article(
@@ -227,18 +226,10 @@ def _image_src(img: HtmlElement) -> str | None:
 def _generic(
     tree: HtmlElement, url: str, site: SiteProfile | None, base: datetime | None
 ) -> Article | None:
-    # Precision mode, no image mode: mean body F1 on the scrapinghub benchmark (181
-    # pages) 0.965, against 0.959 in the default mode; image mode makes trafilatura
-    # choose other blocks (0.955).
-    try:
-        doc = trafilatura.bare_extraction(
-            tree, url=url, with_metadata=True, favor_precision=True, **_TRAFILATURA
-        )
-    except Exception:  # trafilatura on hostile markup
+    attempt = _best_attempt(tree, url, anchor_texts(tree))[0]
+    if attempt is None:
         return None
-    text = _lines(getattr(doc, "text", None))
-    if doc is None or not _has_prose(text):
-        return None
+    doc, text = attempt.doc, attempt.text
     # trafilatura worked on a copy, so the page tree is intact for the metadata it
     # reads too coarsely (dates to the day, editors as authors) and for the images.
     found = read_metadata(tree, GENERIC)
@@ -259,6 +250,32 @@ def _generic(
             images = [{"url": absolute, "caption": None}]
     canonical = site.canonical_url(url) if site is not None else _declared_canonical(tree, url)
     return _article(url, canonical, meta, site, text, images, tree, "generic", None, base)
+
+
+def explain(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    profile: str | None = None,
+) -> list[str]:
+    """How the page was read, one line an attempt: what `newsarchive eval` and debugging
+    show beside a page where no article was found."""
+    tree = parse_html(body, content_type)
+    if tree is None:
+        return ["not an HTML document"]
+    site = profile_for(url, profile)
+    template = site.template_for(tree) if site is not None else None
+    if site is not None and template is not None:
+        return [f"{site.name} template {template.name}"]
+    chosen, tried = _best_attempt(tree, url, anchor_texts(tree))
+    lines = []
+    for attempt in tried:
+        verdict = attempt.verdict
+        what = "article" if verdict.article else "; ".join(verdict.reasons)
+        mark = " (chosen)" if attempt is chosen else ""
+        lines.append(f"{attempt.mode}: {len(attempt.text)} characters, {what}{mark}")
+    return lines
 
 
 def _declared_canonical(tree: HtmlElement, url: str) -> str:
@@ -285,14 +302,6 @@ def _not_an_editor(author: str | None) -> str | None:
     if not author or re.match(r"^\s*(?:责任)?编辑\s*[:：]", author):
         return None
     return author
-
-
-def _has_prose(text: str) -> bool:
-    """Whether trafilatura's best guess reads like an article rather than a listing, a
-    navigation page or a notice ("该文章已删除", "404 Not Found"): at least one real
-    paragraph, in a table cell of its own at most (layout tables hold whole articles,
-    ranking tables only headlines). Only the generic path needs this; a template knows."""
-    return any(len(cell.strip()) >= MIN_PROSE for cell in re.split(r"[|\n]", text))
 
 
 # -- shared ---------------------------------------------------------------------------
@@ -338,12 +347,6 @@ def _published(raw: str | None, tz: tzinfo | None, base: datetime | None) -> str
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
         return raw.strip()
     return parse_datetime(raw, UTC, base)
-
-
-def _lines(text: str | None) -> str:
-    if not text:
-        return ""
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _lang(text: str, tree: HtmlElement) -> str | None:
