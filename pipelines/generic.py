@@ -73,12 +73,16 @@ def best_attempt(
         if len(tried[0].text) >= SLIVER_CHARS:
             return tried[0], tried
         tried.append(attempt(tree, url, anchors, "default"))
-        fuller = tried[1]
-        if fuller.verdict.article and len(tried[0].text) < SLIVER_SHARE * len(fuller.text):
-            return fuller, tried
-        return tried[0], tried
+        return fuller_of(tried[0], tried[1]), tried
     for mode in ("default", "recall"):
         tried.append(attempt(tree, url, anchors, mode))
         if tried[-1].verdict.article:
             return tried[-1], tried
     return None, tried
+
+
+def fuller_of(precision: Attempt, default: Attempt) -> Attempt:
+    """Precision's article, unless it is a sliver of the default mode's article."""
+    if default.verdict.article and len(precision.text) < SLIVER_SHARE * len(default.text):
+        return default
+    return precision
