@@ -4,13 +4,18 @@ The reasons as recorded in `failures.reason` (RELIABILITY.md lists them): "HTTP 
 "HTTP 429 (Retry-After: 3600 s, …)", "timed out after 30 s", "too large: …",
 "truncated: …", "redirect off-site to …", "redirect loop: …", "too many redirects: …",
 "DNS lookup failed", "connection refused", "ignored: Forbidden by robots.txt".
+Through a proxy, what the proxy did is said with its URL: "proxy http://127.0.0.1:7890:
+connection refused", "proxy …: CONNECT to www.163.com:443 answered 407 Proxy
+Authentication Required".
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import TunnelError
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -34,13 +39,20 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
 from crawler.backoff import retry_after_seconds
-from crawler.safety import Refused
+from crawler.resolver import NonPublicAnswer, refusal_for
+from crawler.safety import Refused, proxy_of, refusal_message
 
 # Failures worth another try next run (the rest say something about the URL itself:
 # 404, not an article, off-site, too large...).
 TRANSIENT_REASONS = ("timed out", "truncated", "connection ", "DNS lookup failed",
-                     "response failed", "download cancelled", "extraction failed")
+                     "response failed", "download cancelled", "extraction failed", "proxy ",
+                     "TLS ")
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+TUNNEL_STATUS = re.compile(r"'status': (\d+), 'reason': b?'([^']*)'")
+# Transport failures: the proxy's doing when the request went through one.
+TRANSPORT_ERRORS = (CannotResolveHostError, DNSLookupError, DownloadConnectionRefusedError,
+                    ConnectionRefusedError, ConnectionLost, ConnectionDone,
+                    DownloadTimeoutError, TimeoutError, TCPTimedOutError)
 EXPECTED_SIZE = re.compile(r"Expected to receive (\d+) bytes .* max size \((\d+)\)")
 INFLATED_SIZE = re.compile(r"exceeded DOWNLOAD_MAXSIZE \((\d+) B\) during decompression")
 
@@ -49,6 +61,32 @@ def failure_reason(failure: Failure) -> tuple[str, int | None]:
     """(reason, HTTP status or None) for a failed request."""
     error = failure.value
     request = getattr(failure, "request", None)
+    proxy = proxy_of(request) if request is not None else None
+    if isinstance(error, (CannotResolveHostError, DNSLookupError)) and request is not None:
+        # The crawl's resolver refused the answer (crawler/resolver.py).
+        why = str(error) if isinstance(error, NonPublicAnswer) else \
+            refusal_for(urlsplit(request.url).hostname)
+        if why and not proxy:
+            return refusal_message(request, request.url, why), None
+    if isinstance(error, TunnelError):
+        return _tunnel_reason(str(error), proxy, request), None
+    reason, status = _reason(error, request)
+    if proxy and (isinstance(error, TRANSPORT_ERRORS) or status == 407):
+        if status == 407:
+            return f"proxy {proxy}: {reason} (Proxy Authentication Required)", status
+        return f"proxy {proxy}: {reason}", status
+    return reason, status
+
+
+def _tunnel_reason(message: str, proxy: str | None, request: Request | None) -> str:
+    found = TUNNEL_STATUS.search(message)
+    target = urlsplit(request.url) if request is not None else None
+    where = f"{target.hostname}:{target.port or 443}" if target else "the site"
+    answer = f"answered {found[1]} {found[2]}".rstrip() if found else "failed"
+    return f"proxy {proxy or 'in use'}: CONNECT to {where} {answer}"
+
+
+def _reason(error: BaseException, request: Request | None) -> tuple[str, int | None]:
     meta = request.meta if request is not None else {}
     if isinstance(error, HttpError):
         return _http_reason(error), error.response.status
@@ -77,6 +115,9 @@ def failure_reason(failure: Failure) -> tuple[str, int | None]:
     if isinstance(error, (ConnectionLost, ConnectionDone)):
         return "connection lost", None
     if isinstance(error, ResponseFailed):
+        tls = _tls_reason(error)
+        if tls:
+            return tls, None
         detail = error.reasons[0].getErrorMessage() if error.reasons else "truncated"
         return f"response failed: {detail}", None
     if isinstance(error, DownloadFailedError):
@@ -114,6 +155,19 @@ def _mb(size: int | None) -> str:
     if not size:
         return "the size limit"
     return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def _tls_reason(error: BaseException) -> str | None:
+    """A TLS handshake that failed (a certificate, a protocol mismatch), if it was one."""
+    try:
+        from OpenSSL.SSL import Error as TLSError
+    except ImportError:  # pragma: no cover - Scrapy installs pyOpenSSL
+        return None
+    reasons = getattr(error, "reasons", None) or []
+    for reason in reasons:
+        if reason.check(TLSError):
+            return f"TLS handshake failed: {reason.getErrorMessage()}"[:500]
+    return None
 
 
 def is_transient(reason: str, status: int | None) -> bool:

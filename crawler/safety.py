@@ -12,8 +12,10 @@ else is fetched:
   (127.1, 2130706433, [::ffff:127.0.0.1], localhost), are refused unless an entry point
   names that very host and port: the sample site on 127.0.0.1 is named by its seeds, so
   it works, and a redirect from it to another local port does not;
-- a host name that resolves to such an address is caught once connected, and its
-  response discarded (refusing it before connecting would need a resolver hook);
+- a host name that resolves to such an address is refused before anything is sent to
+  it: the crawl's resolver (crawler/resolver.py) checks every answer before it is cached
+  and connected to; through a proxy, the URL's host is looked up here all the same and
+  judged by its own answer (`ProxiedHostCheck`), never by the proxy's address;
 - only http and https: a redirect to file:// or ftp:// is refused.
 
 Redirect loops are reported ("redirect loop: A → B → A") instead of being dropped in
@@ -29,9 +31,11 @@ in chunks and stops at the request's download_maxsize), so a gzip bomb costs no 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import socket
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -40,7 +44,10 @@ from scrapy import Request, signals
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Response
+from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
+
+from crawler import resolver
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 ARTICLE_KINDS = ("article", "revisit")
@@ -195,7 +202,8 @@ def refusal_message(request: Request, target: str, why: str) -> str:
 
 
 def _policy(crawler: Any) -> HostPolicy | None:
-    """The running source's policy, made once per crawl; None for a spider without one."""
+    """The running source's policy, made once per crawl; None for a spider without one.
+    Its named hosts, and the proxies' hosts, may resolve to local addresses."""
     policy = getattr(crawler, "_newsarchive_hosts", None)
     if policy is None:
         source = getattr(crawler.spider, "source", None)
@@ -203,7 +211,21 @@ def _policy(crawler: Any) -> HostPolicy | None:
             return None
         policy = HostPolicy.for_source(source)
         crawler._newsarchive_hosts = policy
+        for host in policy.named_hosts:
+            resolver.allow_local_name(host)
+        for proxy in [*urllib.request.getproxies().values(), getattr(source, "proxy", None)]:
+            resolver.allow_local_name(urlsplit(proxy).hostname if proxy else None)
     return policy
+
+
+def proxy_of(request: Request) -> str | None:
+    """The proxy a request goes through (its URL without credentials), or None."""
+    proxy = request.meta.get("proxy")
+    if not proxy:
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
 
 
 class SafetyMiddleware:
@@ -225,8 +247,13 @@ class SafetyMiddleware:
     def process_request(self, request: Request, spider: Any = None) -> None:
         policy = _policy(self.crawler)
         why = policy.refusal(request.url) if policy else None
+        if why is None and policy is not None:
+            why = resolver.refusal_for(urlsplit(request.url).hostname)  # refused this run
         if why:
             raise Refused(refusal_message(request, request.url, why))
+        proxy = getattr(self.crawler.spider, "source", None) and self.crawler.spider.source.proxy
+        if proxy and "proxy" not in request.meta:
+            request.meta["proxy"] = proxy  # the seeds' proxy wins over http(s)_proxy
         limit = self.article_maxsize if request.meta.get("kind") in ARTICLE_KINDS \
             else self.maxsize
         request.meta["download_maxsize"] = min(request.meta.get("download_maxsize", limit),
@@ -248,7 +275,9 @@ class SafetyMiddleware:
         policy = _policy(self.crawler)
         if policy is None:
             return response
-        why = policy.resolved_refusal(response.url, response.ip_address)
+        # Through a proxy the peer is the proxy: ProxiedHostCheck judged the host instead.
+        peer = None if proxy_of(request) else response.ip_address
+        why = policy.resolved_refusal(response.url, peer)
         if why:
             raise Refused(refusal_message(request, response.url, why))
         location = response.headers.get("Location")
@@ -259,6 +288,35 @@ class SafetyMiddleware:
             if why:
                 raise Refused(refusal_message(request, target, why))
         return response
+
+
+class ProxiedHostCheck:
+    """Downloader middleware after Scrapy's HttpProxyMiddleware: a request that goes
+    through a proxy never resolves its host here (the proxy does), so the host is
+    looked up all the same and refused when its answer is not public. A lookup that
+    fails is left to the proxy: it may well know names this machine cannot resolve."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ProxiedHostCheck:
+        return cls(crawler)
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        host = urlsplit(request.url).hostname
+        if not proxy_of(request) or not host or _policy(self.crawler) is None:
+            return None
+        from twisted.internet import reactor
+
+        lookup: Deferred[str] = reactor.resolver.getHostByName(host)  # type: ignore[attr-defined]
+        try:
+            await lookup.asFuture(asyncio.get_running_loop())
+        except resolver.NonPublicAnswer as refused:
+            raise Refused(refusal_message(request, request.url, str(refused))) from None
+        except Exception:  # unresolvable here: the proxy resolves names itself
+            return None
+        return None
 
 
 def _join(base: str, location: bytes) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from w3lib.url import safe_url_string
 
@@ -59,6 +60,8 @@ class Source:
     # Limits for a scheduled run (`newsarchive schedule`); None: the scheduler's defaults.
     timeout: timedelta | None = None
     max_memory_mb: int | None = None
+    # An HTTP(S) proxy for every request of this source, over http_proxy/https_proxy.
+    proxy: str | None = None
     seeds_file: str | None = field(default=None, compare=False)
 
     def is_article_url(self, url: str) -> bool:
@@ -74,7 +77,7 @@ URL_LIST_KEYS = ("start_urls", "feeds", "sitemaps", "jsonp")
 REGEX_LIST_KEYS = ("allow", "deny")
 KNOWN_KEYS = {
     "name", "profile", "schedule", "max_articles", "max_listing_pages", "revisit",
-    "timeout", "max_memory_mb",
+    "timeout", "max_memory_mb", "proxy",
     *URL_LIST_KEYS, *REGEX_LIST_KEYS,
 }
 
@@ -172,6 +175,7 @@ def _parse_source(path: Path, text: str, index: int, entry: dict[str, Any]) -> S
         revisit=_revisit(entry, fail),
         timeout=_timeout(entry, fail),
         max_memory_mb=_positive_int(entry, "max_memory_mb", None, fail),
+        proxy=_proxy(entry, fail),
         seeds_file=str(path),
     )
 
@@ -217,6 +221,29 @@ def _timeout(entry: dict[str, Any], fail: Any) -> timedelta | None:
         return parse_duration(value)
     except ValueError as exc:
         raise fail("timeout", str(exc)) from None
+
+
+def _proxy(entry: dict[str, Any], fail: Any) -> str | None:
+    """'http://127.0.0.1:7890' or 'http://user:password@proxy.corp:8080': Scrapy speaks
+    HTTP to a proxy (plain requests, and CONNECT for https), so no socks://."""
+    value = entry.get("proxy")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise fail("proxy", "must be a proxy URL like 'http://127.0.0.1:7890'")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise fail("proxy", f"not a proxy URL: {value!r} ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise fail("proxy", f"not an http(s) proxy URL: {value!r} "
+                   "(only HTTP proxies are supported, e.g. 'http://127.0.0.1:7890')")
+    if not parts.hostname or not port:
+        raise fail("proxy", f"a proxy URL needs a host and a port: {value!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise fail("proxy", f"a proxy URL is scheme://host:port only: {value!r}")
+    return value
 
 
 def parse_duration(value: str) -> timedelta:

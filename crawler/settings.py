@@ -45,7 +45,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.SafeMetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.safety.SafeRedirectMiddleware": 600,
+    # After Scrapy's HttpProxyMiddleware (750) has chosen the request's proxy.
+    "crawler.safety.ProxiedHostCheck": 760,
 }
+# A host name whose DNS answer is not public is refused before it is connected to
+# (crawler/resolver.py), the answer checked being the one connected to.
+TWISTED_DNS_RESOLVER = "crawler.resolver.CheckedResolver"
 
 SPIDER_MIDDLEWARES = {
     "crawler.middlewares.ArticleRequestFilter": 550,
