@@ -36,6 +36,9 @@ refused_hosts: dict[str, str] = {}
 class NonPublicAnswer(DNSLookupError):
     """A name resolved to an address the crawler will not connect to; str() is why."""
 
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "non-public answer"
+
 
 def is_public(address: str) -> bool:
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ class SampleSite:
     base_url: str = ""
     overrides: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) served
+    port: int = 0
 
     def route(self, path: str) -> Route | None:
         return self.overrides.get(path) or self.routes.get(path)
@@ -107,12 +109,21 @@ def _handler_for(site: SampleSite) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_sample_site(port: int = 0, root: Path | None = None) -> Iterator[SampleSite]:
-    """Serve the fixtures on http://127.0.0.1:PORT (a free port when 0) for the block's life."""
+def serve_sample_site(port: int = 0, root: Path | None = None, *,
+                      tls: ssl.SSLContext | None = None,
+                      base_url: str | None = None) -> Iterator[SampleSite]:
+    """Serve the fixtures on http://127.0.0.1:PORT (a free port when 0) for the block's life.
+
+    `tls` serves https instead; `base_url` is the address the pages link to when it is
+    not the server's own (the proxy tests reach it as https://news.example)."""
     site = SampleSite(load_routes(root))
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(site))
     server.daemon_threads = True
-    site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    site.base_url = base_url or f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    site.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="sample-site", daemon=True)
     thread.start()
     try:
