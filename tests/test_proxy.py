@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 from forward_proxy import serve_proxy
 
 from conftest import FIXTURES, article_cases, load_json, run_cli
-from newsarchive.samplesite import Route, SampleSite, serve_sample_site
+from newsarchive.demo.samplesite import Route, SampleSite, serve_sample_site
 
 TESTS = Path(__file__).parent
 PUBLIC = "93.184.216.34"  # what the stub answers for news.example; never connected to
@@ -114,7 +114,7 @@ def test_a_crawl_through_a_proxy_archives_every_article_once(proxied_site: tuple
                     **{f"{scheme}_proxy": proxy.url})
     first = run_cli("crawl", "demo-netease", "--db", str(db), "--seeds", str(seeds), *FAST,
                     env=env)
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.returncode == 0, (first.stderr[-3000:], rows(db, "select url, reason from failures"))
     expected = {load_json(case / "expected.json")["canonical_url"] for case in article_cases()
                 if "163.com" in load_json(case / "expected.json")["canonical_url"]}
     stored = [row[0] for row in rows(db, "select canonical_url from articles")]

@@ -26,7 +26,7 @@ def fixtures_dir() -> Path:
     packaged = Path(str(resources.files("newsarchive"))) / "fixtures"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+    return Path(__file__).resolve().parents[2] / "tests" / "fixtures"
 
 
 @dataclass
