@@ -9,6 +9,7 @@ Tesla / Gigafactory only the English-titled one.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -33,6 +34,22 @@ def reference_article() -> Article:
     url = json.loads((REFERENCE_DIR / "response.json").read_text("utf-8"))["url"]
     return _article(url, truth["title"], truth["text"], truth["published_at"],
                     author=truth["author"], publisher=truth["publisher"])
+
+
+def extracted_reference() -> tuple[Article, FetchedPage]:
+    """The reference article as extraction makes it from the fixture page, with the page."""
+    from pipelines.extract import extract_article
+
+    response = json.loads((REFERENCE_DIR / "response.json").read_text("utf-8"))
+    body = (REFERENCE_DIR / "page.html").read_bytes()
+    article = extract_article(body, response["url"],
+                              content_type=response["headers"]["Content-Type"],
+                              fetched_at=response["fetched_at"])
+    assert article is not None
+    page = FetchedPage(url=response["url"], final_url=response["url"], status=200,
+                       headers=response["headers"], body=body,
+                       fetched_at=response["fetched_at"])
+    return article, page
 
 
 def _article(url: str, title: str | None, text: str, published_at: str | None, *,
@@ -79,9 +96,12 @@ def near_copy() -> Article:
             "text": "\n".join(["原标题:" + article["title"], *paragraphs[:-3]])}
 
 
-def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = None
-                  ) -> dict[str, int]:
-    """An archive at `path` holding the reference article and the others; name -> article id."""
+def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = None,
+                  extracted: bool = False) -> dict[str, int]:
+    """An archive at `path` holding the reference article and the others; name -> article id.
+
+    `extracted`: the reference article as extracted from its fixture page, the page stored
+    as fetched (else its truth, with a stand-in page)."""
     db = open_archive(path)
     writer = ArchiveWriter(db)
     articles = {"reference": ("netease-dy", reference_article()), **other_articles(),
@@ -96,6 +116,8 @@ def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = 
                            headers={"Content-Type": "text/html; charset=utf-8"},
                            body=f"<html><title>{article['title']}</title></html>".encode(),
                            fetched_at="2025-11-16T10:00:00+00:00")
+        if extracted and name == "reference":
+            article, page = extracted_reference()
         # Fingerprinted as the crawl does, so near copies get duplicate_of.
         outcome = writer.store(run_id, source, page, article,
                                fingerprint=fingerprint(article["text"]))
@@ -119,13 +141,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(path: Path, *args: str) -> Iterator[str]:
-    """`newsarchive serve` on `path` as a child process; yields its base URL."""
+def serving(path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`newsarchive serve` on `path` as a child process (with `env` added to the
+    environment); yields its base URL."""
     port = free_port()
     command = [sys.executable, "-c", "from newsarchive.cli import main; main()",
                "serve", "--db", str(path), "--port", str(port), *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -133,7 +156,8 @@ def serving(path: Path, *args: str) -> Iterator[str]:
             if process.poll() is not None:
                 raise AssertionError(f"newsarchive serve exited: {process.communicate()}")
             try:
-                if httpx.get(f"{base}/-/versions.json", timeout=2).status_code == 200:
+                # Any answer: with authentication on, it is 403 Forbidden.
+                if httpx.get(f"{base}/-/versions.json", timeout=2).status_code in (200, 403):
                     break
             except httpx.TransportError:
                 pass

@@ -30,54 +30,88 @@ SOURCE_OPTION = click.option("--source", help="Only articles of this seeds sourc
 @click.command(context_settings={"ignore_unknown_options": True})
 @DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on; 0.0.0.0 shares the archive with your network.")
+              help="Interface to listen on; another than loopback (0.0.0.0) needs --user, "
+                   "--root or --public.")
 @click.option("-p", "--port", type=int, default=8001, show_default=True,
               help="Port to listen on.")
+@click.option("--user", metavar="NAME",
+              help="Only NAME, signed in at /-/login with the password whose hash is in "
+                   "$NEWSARCHIVE_PASSWORD_HASH (made by `datasette hash-password`), may read.")
+@click.option("--root", is_flag=True,
+              help="Only datasette's root may read: datasette prints a one-time sign-in URL.")
+@click.option("--public", is_flag=True,
+              help="Serve beyond localhost without authentication: the archive is public.")
 @click.argument("datasette_args", nargs=-1, type=click.UNPROCESSED)
-def serve(db: Path | None, host: str, port: int, datasette_args: tuple[str, ...]) -> None:
-    """Browse and search the archive in datasette, read-only.
+def serve(db: Path | None, host: str, port: int, user: str | None, root: bool, public: bool,
+          datasette_args: tuple[str, ...]) -> None:
+    """Read the archive in a browser: articles, search, trends; read-only.
 
-    Starts datasette on the archive with archive/metadata.yml: described tables, facets
-    (source, site, author, publisher, day), newest articles first, Chinese full-text
-    search in the articles table's search box, and canned queries (search with snippets,
-    latest articles, articles per source per day, duplicate clusters, an article's
-    versions, failures of the last run, crawl runs).
+    Starts datasette on the archive with archive/metadata.yml and the newsarchive
+    plugins. The home page (/) has a search box (Chinese or English, highlighted
+    snippets, facets), the latest articles and each source's last run and extraction
+    health; an article's page reads as the article, with its versions, near copies,
+    URLs and raw pages; /-/trends charts articles per day, matches of a query per day,
+    runs and extraction health. The tables, facets and canned queries stay one click
+    away (/archive).
 
     Nothing can be written through it: datasette opens the file read-only (SQLite
     mode=ro, which still sees a running crawl's writes; --immutable would not) and only
-    runs SELECT statements; newsarchive installs no upload or write plugin. Other
-    arguments are passed on to `datasette serve`, e.g. --setting sql_time_limit_ms 5000.
+    runs SELECT statements; newsarchive installs no upload or write plugin. robots.txt
+    asks crawlers to stay out.
+
+    On loopback (the default) anyone on this machine may read. On another interface
+    (--host 0.0.0.0) it refuses to start unless --user NAME (password sign-in), --root
+    (datasette's root sign-in URL) or --public says who may. Other arguments go to
+    `datasette serve`, e.g. --setting sql_time_limit_ms 5000.
 
     \b
     Examples:
-        newsarchive serve                      # http://127.0.0.1:8001/archive/articles
+        newsarchive serve                      # http://127.0.0.1:8001/
         newsarchive serve --db news.db --port 8080
-        newsarchive serve --setting default_page_size 20
-    The same, with datasette directly:
+        export NEWSARCHIVE_PASSWORD_HASH="$(datasette hash-password)"
+        newsarchive serve --host 0.0.0.0 --user editor
+        newsarchive serve --host 0.0.0.0 --public
+    The same on loopback, with datasette directly:
         datasette archive.db --metadata archive/metadata.yml
     """
+    import json
+    import tempfile
+
     from datasette.cli import cli as datasette_cli
 
-    from archive.datasette_plugin import METADATA_FILE
+    from archive.datasette_plugin import archive_metadata
+    from newsarchive.web.access import AccessError, locked_metadata
 
     path = existing_archive(db)
+    try:
+        metadata = locked_metadata(archive_metadata(), host, user=user, root=root,
+                                   public=public)
+    except AccessError as exc:
+        raise click.UsageError(str(exc)) from None
     open_archive(path).close()  # bring the schema and the search index up to date first
-    _register_plugin()
-    click.echo(f"Serving {path} read-only at http://{host}:{port}/{path.stem}/articles",
+    _register_plugins()
+    click.echo(f"Serving {path} read-only at http://{host}:{port}/"
+               f"{' for ' + ', '.join(metadata['allow']['id']) if 'allow' in metadata else ''}",
                err=True)
-    args = ["serve", str(path), "--metadata", str(METADATA_FILE),
-            "--host", host, "--port", str(port), *datasette_args]
-    datasette_cli.main(args=args, prog_name="datasette")
+    with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
+        metadata_file = Path(tmp) / "metadata.json"
+        metadata_file.write_text(json.dumps(metadata, ensure_ascii=False), "utf-8")
+        args = ["serve", str(path), "--metadata", str(metadata_file),
+                "--host", host, "--port", str(port), *(["--root"] if root else []),
+                *datasette_args]
+        datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
 
 
-def _register_plugin() -> None:
-    """The plugin comes in as an entry point once installed; from a bare checkout, add it."""
+def _register_plugins() -> None:
+    """The plugins come in as entry points once installed; from a bare checkout, add them."""
     from datasette.plugins import pm
 
     import archive.datasette_plugin as plugin
+    import newsarchive.web as web
 
-    if not pm.is_registered(plugin):
-        pm.register(plugin, name="newsarchive")
+    for module, name in ((plugin, "newsarchive"), (web, "newsarchive_web")):
+        if not pm.is_registered(module):
+            pm.register(module, name=name)
 
 
 @click.command()
