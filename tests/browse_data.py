@@ -134,6 +134,19 @@ def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = 
     return ids
 
 
+def revise_marathon(path: Path) -> None:
+    """A revisit that finds the marathon story edited: title, one paragraph changed, one
+    added (a row in article_versions)."""
+    db = open_archive(path)
+    source, article = other_articles()["marathon"]
+    edited = {**article, "title": article["title"] + "(更新)",
+              "text": article["text"].replace("两万名", "两万五千名") + "\n比赛结果将于明日公布。"}
+    page = FetchedPage(url=article["url"], final_url=article["url"], status=200, headers={},
+                       body=b"<html></html>", fetched_at="2025-11-16T12:00:00+00:00")
+    assert ArchiveWriter(db).store(None, source, page, edited, revisit=True) == "revised"
+    db.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -26,6 +26,7 @@ from browse_data import (
     build_archive,
     near_copy,
     other_articles,
+    revise_marathon,
     serving,
 )
 from click.testing import CliRunner
@@ -35,7 +36,6 @@ from archive import open_archive
 from archive.datasette_plugin import archive_metadata
 from archive.fts import HL_CLOSE, HL_OPEN
 from archive.fts import search as fts_search
-from archive.store import ArchiveWriter, FetchedPage
 from newsarchive.cli import cli
 from newsarchive.web.access import AccessError, is_loopback, locked_metadata
 from pipelines.types import Article
@@ -61,14 +61,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, i
     path = tmp_path_factory.mktemp("reader") / "archive.db"
     ids = build_archive(path, extracted=True, extra={
         "repost": ("netease-dy", near_copy()), "hostile": ("netease-news", hostile_article())})
-    db = open_archive(path)
-    source, article = other_articles()["marathon"]
-    edited = {**article, "title": article["title"] + "(更新)",
-              "text": article["text"].replace("两万名", "两万五千名") + "\n比赛结果将于明日公布。"}
-    page = FetchedPage(url=article["url"], final_url=article["url"], status=200, headers={},
-                       body=b"<html></html>", fetched_at="2025-11-16T12:00:00+00:00")
-    assert ArchiveWriter(db).store(None, source, page, edited, revisit=True) == "revised"
-    db.close()
+    revise_marathon(path)
     return path, ids
 
 

@@ -22,7 +22,7 @@ from archive.fts import FTS_TABLE, to_match
 from newsarchive.web.home import search
 from newsarchive.web.reader import rows
 
-DAYS = 90
+DAYS = 30
 RUNS = 60  # runs per source in the runs and health charts
 DAY = "substr(coalesce(a.published_at, a.first_seen_at), 1, 10)"
 WIDTH = "container"
@@ -91,7 +91,8 @@ def runs_chart(data: list[dict[str, Any]]) -> dict[str, Any]:
             "width": 760, "height": 110,
             "mark": {"type": "line", "point": True, "tooltip": True},
             "encoding": {
-                "x": {"field": "started", "type": "temporal", "title": "run started (UTC)"},
+                "x": {"field": "started", "type": "temporal", "title": "run started (UTC)",
+                      "axis": {"format": "%b %d %H:%M", "labelOverlap": True}},
                 "y": {"field": "count", "type": "quantitative", "title": None},
                 "color": {"field": "source", "type": "nominal"},
             },
@@ -128,7 +129,8 @@ def health_chart(data: list[dict[str, Any]]) -> dict[str, Any]:
             "mark": {"type": "line", "point": True, "tooltip": True,
                      "interpolate": "step-after"},
             "encoding": {
-                "x": {"field": "started", "type": "temporal", "title": "run started (UTC)"},
+                "x": {"field": "started", "type": "temporal", "title": "run started (UTC)",
+                      "axis": {"format": "%b %d %H:%M", "labelOverlap": True}},
                 "y": {"field": "share", "type": "quantitative", "title": None,
                       "axis": {"format": ".0%"}, "scale": {"domain": [0, 1]}},
                 "color": {"field": "measure", "type": "nominal"},
