@@ -14,6 +14,7 @@ crawled still shows its last weeks).
 from __future__ import annotations
 
 import sqlite3
+from datetime import date, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -52,6 +53,8 @@ def per_day(conn: sqlite3.Connection, window: tuple[str, str],
 
 
 def day_chart(title: str, data: list[dict[str, Any]], window: tuple[str, str]) -> dict[str, Any]:
+    # A day's bar spans the day: the scale runs to the end of the last one.
+    end = (date.fromisoformat(window[1]) + timedelta(days=1)).isoformat()
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "title": title, "width": WIDTH, "height": 220,
@@ -59,7 +62,7 @@ def day_chart(title: str, data: list[dict[str, Any]], window: tuple[str, str]) -
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "x": {"field": "day", "type": "temporal", "timeUnit": "yearmonthdate",
-                  "title": "day", "scale": {"domain": list(window)}},
+                  "title": "day", "scale": {"domain": [window[0], end]}},
             "y": {"field": "articles", "type": "quantitative", "aggregate": "sum",
                   "title": "articles"},
             "color": {"field": "source", "type": "nominal"},
