@@ -16,7 +16,8 @@ import sqlite_utils
 
 FIELDS = (
     "id", "canonical_url", "url", "title", "author", "publisher", "published_at",
-    "source", "site", "lang", "profile", "template", "fetched_at", "first_seen_at",
+    "published_date_only", "source", "site", "lang", "profile", "template", "fetched_at",
+    "first_seen_at",
     "content_hash", "duplicate_of", "status", "version", "images", "text",
 )
 FORMATS = ("jsonl", "csv")

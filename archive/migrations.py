@@ -259,10 +259,19 @@ def m010_fts_automerge(db: sqlite_utils.Database) -> None:
         db.execute("insert into articles_fts (articles_fts, rank) values (?, 64)", [option])
 
 
+def m011_published_date_only(db: sqlite_utils.Database) -> None:
+    """`articles.published_date_only`: 1 when the page gives a day without a time, and
+    published_at is then that day alone ("2019-06-12"), not an invented midnight. Set
+    for the articles already stored from the form of their published_at."""
+    db["articles"].add_column("published_date_only", int, not_null_default=0)
+    db.execute("update articles set published_date_only = 1 where published_at is not null"
+               " and instr(published_at, 'T') = 0")
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
                                m004_page_extraction, m005_contentless_fts, m006_page_codecs,
                                m007_lsh_bands_without_rowid, m008_lsh_recent, m009_lsh_pending,
-                               m010_fts_automerge]
+                               m010_fts_automerge, m011_published_date_only]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

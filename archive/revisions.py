@@ -40,6 +40,7 @@ def record_revision(db: sqlite_utils.Database, stored: dict[str, Any], fresh: Ar
     })
     db["articles"].update(stored["id"], {
         **{name: fresh.get(name) for name in TRACKED},
+        "published_date_only": bool(fresh.get("published_date_only")),
         "images": json.dumps(fresh["images"], ensure_ascii=False),
         "content_hash": new_hash, "version": stored["version"] + 1, "fetched_at": at,
     })

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from newsarchive.evalsets import discover  # noqa: E402
-from newsarchive.pagefiles import read_page  # noqa: E402
+from newsarchive.evaluation.evalsets import discover  # noqa: E402
+from pipelines.pagefiles import read_page  # noqa: E402
 from pipelines.extract import explain  # noqa: E402
 
 

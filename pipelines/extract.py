@@ -13,7 +13,7 @@ process-pool workers. Malformed input gives None, never an exception.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -33,7 +33,9 @@ from pipelines.sites.base import (
     Pick,
     SiteProfile,
     Template,
+    clean_credit,
     clean_text,
+    is_date_only,
     join_url,
     normalise_url,
     parse_datetime,
@@ -319,15 +321,17 @@ def _article(
     template_name: str | None,
     base: datetime | None,
 ) -> Article:
-    tz = site.tz if site is not None else None
+    tz = site.tz if site is not None else UTC
+    published = parse_datetime(meta.published, tz, base)
     suffix = site.title_suffix if site is not None else None
     return {
         "url": url,
         "canonical_url": canonical,
         "title": strip_suffix(meta.title, suffix),
-        "author": meta.author or None,
-        "publisher": meta.publisher or None,
-        "published_at": _published(meta.published, tz, base),
+        "author": clean_credit(meta.author),
+        "publisher": clean_credit(meta.publisher),
+        "published_at": published,
+        "published_date_only": is_date_only(published),
         "text": text,
         "images": images,
         "lang": _lang(text, tree),
@@ -335,18 +339,6 @@ def _article(
         "profile": profile_name,
         "template": template_name,
     }
-
-
-def _published(raw: str | None, tz: tzinfo | None, base: datetime | None) -> str | None:
-    if not raw:
-        return None
-    if tz is not None:
-        return parse_datetime(raw, tz, base)
-    # No profile, so no known time zone: a bare date stays a bare date rather than
-    # acquiring an invented midnight and offset.
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
-        return raw.strip()
-    return parse_datetime(raw, UTC, base)
 
 
 def _lang(text: str, tree: HtmlElement) -> str | None:

@@ -23,6 +23,8 @@ class Article(TypedDict):
     author: str | None  # byline or 网易号 account
     publisher: str | None  # 来源: the outlet credited as the source
     published_at: str | None  # ISO 8601 with offset, e.g. 2025-11-14T07:16:49+08:00
+    # True when the page gives a day without a time: published_at is then "2019-06-12"
+    published_date_only: bool
     text: str  # the body, one paragraph a line
     images: list[Image]
     lang: str | None

@@ -49,7 +49,8 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 def make_article(url: str, text: str = "第一段。\n第二段。", **extra: object) -> Article:
     article: Article = {
         "url": url, "canonical_url": url, "title": "标题", "author": "作者",
-        "publisher": "网易号", "published_at": "2025-11-14T07:16:49+08:00", "text": text,
+        "publisher": "网易号", "published_at": "2025-11-14T07:16:49+08:00",
+        "published_date_only": False, "text": text,
         "images": [], "lang": "zh", "site": "163.com", "profile": "netease",
         "template": "post2020",
     }

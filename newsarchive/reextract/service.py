@@ -33,7 +33,7 @@ from pipelines.types import Article
 
 # Fields a re-extraction refreshes in place, without a version: they describe how the
 # text was extracted, not what the page says (a revisit does not version them either).
-REFRESHED = ("images", "lang", "profile", "template")
+REFRESHED = ("images", "lang", "profile", "template", "published_date_only")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from courlan import normalize_url
@@ -164,6 +164,45 @@ def pick(tree: HtmlElement, picks: Picks) -> str | None:
     return None
 
 
+# What CMSes print right after a credit: counters ("网友评论 0 条", "阅读(1234)") and the
+# share / tool bar ("分享到", "举报", "字号"). The credit ends where they start.
+_CREDIT_COUNTER = re.compile(
+    r"\s*(?:网友)?(?:评论|跟贴|跟帖|参与|阅读|点击|浏览)(?:数|量)?\s*[:：(（]?\s*\d[\d,]*.*$"
+)
+_CREDIT_TOOLS = re.compile(
+    r"(?:\s+|\s*[|｜/]\s*)(?:分享到|分享至|分享|举报|打印|收藏|字号|我要评论|网友评论|"
+    r"手机看新闻|扫一扫|关注|(?:Share|Comments?)\b).*$|\s*[|｜]\s*$",
+    re.I,
+)
+_CREDIT_LABEL = re.compile(
+    r"^(?:本文|文章|新闻)?(?:来源|来自|出处|稿源|作者|记者|撰文|文|编辑|责任编辑|Source|Author|By)"
+    r"\s*[:：]\s*|^By\s+",
+    re.I,
+)
+_BARE_LABEL = re.compile(
+    r"(?:来源|来自|作者|记者|编辑|责任编辑|稿源|出处|Source|Author|By|网友评论|评论|分享)[:：]?",
+    re.I,
+)
+
+_TOOL_FIRST = re.compile(r"分享|举报|打印|收藏|字号|我要评论|扫一扫")
+
+
+def clean_credit(value: str | None) -> str | None:
+    """A publisher or author as a name: without the "来源：" label before it, or the
+    comment counter and share bar a page prints after it. None when only a label is
+    left (a page that prints "作者" with no name)."""
+    if not value:
+        return None
+    value = clean_text(value)
+    value = _CREDIT_LABEL.sub("", value)
+    value = _CREDIT_COUNTER.sub("", value)
+    value = _CREDIT_TOOLS.sub("", value)
+    value = value.strip(" -_|｜·•:：,，")
+    if not value or _BARE_LABEL.fullmatch(value) or _TOOL_FIRST.match(value):
+        return None
+    return value
+
+
 def read_metadata(tree: HtmlElement, template: Template) -> Metadata:
     return Metadata(
         title=pick(tree, template.title),
@@ -193,16 +232,26 @@ _DATE_IN_TEXT = re.compile(
 )
 
 
+_DAY_ONLY = re.compile(r"(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?")
+
+
 def parse_datetime(raw: str | None, tz: tzinfo, base: datetime | None = None) -> str | None:
     """A page's time as ISO 8601 with an offset; times without one are in `tz`.
 
-    `base` (the fetch time) anchors relative times such as "3小时前".
+    A date the page writes without a time stays a date ("2019-06-12"): no invented
+    midnight (`is_date_only` tells them apart). `base` (the fetch time) anchors
+    relative times such as "3小时前".
     """
     if not raw:
         return None
     raw = clean_text(raw)
     match = _DATE_IN_TEXT.search(raw)
     candidate = match.group(0) if match else raw
+    day = _DAY_ONLY.fullmatch(candidate.strip())
+    if day:
+        with suppress(ValueError):
+            return date(*map(int, day.groups())).isoformat()
+        return None
     parsed: datetime | None = None
     with suppress(ValueError):
         parsed = datetime.fromisoformat(candidate)  # also takes "YYYY-MM-DD HH:MM:SS"
@@ -219,6 +268,11 @@ def parse_datetime(raw: str | None, tz: tzinfo, base: datetime | None = None) ->
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.isoformat()
+
+
+def is_date_only(published: str | None) -> bool:
+    """Whether a `parse_datetime` result is a day without a time of day."""
+    return bool(published) and "T" not in published  # type: ignore[operator]
 
 
 def _dateparser(text: str, tz: tzinfo, base: datetime | None) -> datetime | None:

@@ -26,6 +26,8 @@ DATE = r"(\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}(?::\d{2})?)"
 # parse_datetime anchors them on the fetch time, in Beijing time. Tried after every
 # absolute time on the page, being at best minute-precise.
 RELATIVE = r"(刚刚|\d+\s*(?:秒|分钟|小时|天)前|(?:今天|昨天|前天)\s*\d{1,2}:\d{2})"
+# A day without a time ("2019-06-12 · account"): the last resort, kept as a date.
+DAY = r"(\d{4}-\d{2}-\d{2})(?!\s*\d{1,2}:)"
 SOURCE = r"来源[:：]\s*(.+?)(?:\s+举报|\s*$)"
 PUBLISH_ATTR = Pick("/html/@data-publishtime")
 META_TITLE = Pick('//meta[@property="og:title"]/@content')
@@ -49,6 +51,7 @@ POST2020 = Template(
         Pick(f"//div[{has_class('post_info')}]", DATE),
         PUBLISHED_META,
         Pick(f"//div[{has_class('post_info')}]", RELATIVE),
+        Pick(f"//div[{has_class('post_info')}]", DAY),
     ),
     source=(
         Pick(f"//div[{has_class('post_info')}]/a[not({has_class('post_jubao')})]"),
@@ -94,6 +97,7 @@ DY2019 = Template(
         Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]", DATE),
         PUBLISHED_META,
         Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]", RELATIVE),
+        Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]", DAY),
     ),
     source=(
         Pick(f"//div[{has_class('article_title')}]//p[{has_class('time')}]//a"),
@@ -117,6 +121,7 @@ MOBILE2025 = Template(
         PUBLISHED_META,
         Pick(f"//section[{has_class('article-info')}]", DATE),
         Pick(f"//section[{has_class('article-info')}]", RELATIVE),
+        Pick(f"//section[{has_class('article-info')}]", DAY),
     ),
     source=(
         Pick(f"//section[{has_class('article-info')}]//*[{has_class('article-info-column')}]"),
@@ -133,6 +138,7 @@ TABLE2004 = Template(
     published=(
         Pick(f"//td[{has_class('graysl')}]", DATE),
         Pick('//*[contains(text(), "来源")]', DATE),
+        Pick(f"//td[{has_class('graysl')}]", DAY),
     ),
     source=(
         Pick(f"//td[{has_class('graysl')}]", SOURCE),
