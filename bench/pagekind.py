@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from newsarchive.evaluation.evalsets import discover  # noqa: E402
-from pipelines.pagefiles import read_page  # noqa: E402
 from pipelines.extract import explain  # noqa: E402
+from pipelines.pagefiles import read_page  # noqa: E402
 
 
 def _listing_pages(root: Path) -> list[tuple[str, Path, str, str | None]]:
