@@ -13,6 +13,7 @@ from conftest import FIXTURES, article_cases
 from newsarchive.cli import cli
 from newsarchive.evaluation.evalsets import EvalSetError, discover
 from newsarchive.evaluation.scoring import (
+    credit_ok,
     date_ok,
     leaks,
     overlap,
@@ -105,6 +106,28 @@ def test_dates_match_on_the_same_instant_and_beijing_offset_on_netease() -> None
     assert not same_day("2025-11-13", truth, NETEASE)
 
 
+def test_a_day_alone_matches_a_day_alone_never_an_instant() -> None:
+    assert date_ok("2019-06-12", "2019-06-12", NETEASE)
+    assert date_ok("2019-06-12T10:21:33+08:00", "2019-06-12", NETEASE)  # the truth's day
+    assert not date_ok("2019-06-13", "2019-06-12", NETEASE)
+    assert not date_ok("2019-06-12", "2019-06-12T10:21:33+08:00", NETEASE)
+    assert same_day("2019-06-12", "2019-06-12T10:21:33+08:00", NETEASE)
+
+
+def test_author_and_publisher_match_exactly_where_there_is_truth() -> None:
+    assert credit_ok("第一财经日报", "第一财经日报")
+    assert not credit_ok("第一财经日报 网友评论 0 条", "第一财经日报")
+    assert credit_ok(None, "")  # the truth says nobody is credited ...
+    assert not credit_ok("编辑", "")  # ... so a credit is wrong
+    assert credit_ok("anything", None) is None  # no truth: not counted
+    page = score_page(text="正文", title=None, published=None, truth_text="正文",
+                      truth_title=None, truth_published=None, author="某号",
+                      publisher="网易号", truth_author="某号", truth_publisher="新华社")
+    assert (page.author_ok, page.publisher_ok) == (True, False)
+    summary = summarize([page])
+    assert (summary["author_rate"], summary["publisher_rate"]) == (1.0, 0.0)
+
+
 def _gt_layout(root: Path) -> Path:
     pages = root / "netease-dev" / "pages"
     pages.mkdir(parents=True)
@@ -112,6 +135,7 @@ def _gt_layout(root: Path) -> Path:
     (pages / "a.gt.json").write_text(json.dumps({
         "url": NETEASE, "title": "标题", "published": "2019-09-07 13:43:45",
         "body_text_full": "正文", "boilerplate_must_not_appear": {"crumb": ["网易首页"]},
+        "source_name": "证券市场红周刊",
     }), "utf-8")
     (root / "netease-dev" / "list_pages").mkdir()  # no truth: skipped
     return pages
@@ -137,6 +161,7 @@ def test_discover_reads_every_layout_from_any_starting_point(tmp_path: Path) -> 
     gt = everything[0]
     assert (gt.truth_title, gt.truth_published, gt.boilerplate) == (
         "标题", "2019-09-07 13:43:45", ("网易首页",))
+    assert (gt.truth_publisher, gt.truth_author) == ("证券市场红周刊", None)
     assert discover(pages) == discover(pages / "a.html.gz") == [gt]
     assert discover(corpus / "html" / f"{'ab' * 32}.html.gz") == [everything[1]]
     with pytest.raises(EvalSetError):
@@ -167,6 +192,28 @@ def test_eval_on_the_fixtures_prints_json_with_the_baseline_side_by_side() -> No
                                     "leaks"}
         assert "baseline" in row
     assert "pages in" in result.stderr
+    # per site profile, with the pages trafilatura found and we did not
+    profiles = data["profiles"]
+    assert set(profiles) == {r["profile"] for r in data["results"]} >= {"netease", "generic"}
+    assert sum(p["ours"]["pages"] for p in profiles.values()) == len(ids)
+    assert all(p["lost"] == 0 for p in profiles.values())
+    assert data["sets"]["fixtures"]["ours"]["author_rate"] == 1.0
+    assert data["sets"]["fixtures"]["ours"]["publisher_rate"] == 1.0
+
+
+def test_eval_lists_a_page_without_article_with_the_reasons(tmp_path: Path) -> None:
+    pages = tmp_path / "lists" / "pages"
+    pages.mkdir(parents=True)
+    items = "".join(f"<li><a href='/a/{i}.html'>第{i}条新闻标题：某地召开会议部署工作</a></li>"
+                    for i in range(20))
+    (pages / "roll.html").write_text(f"<html><body><ul>{items}</ul></body></html>", "utf-8")
+    (pages / "roll.gt.json").write_text(json.dumps({
+        "url": "https://example.org/roll/", "title": "标题", "body_text_full": "正文",
+    }), "utf-8")
+    result = CliRunner().invoke(cli, ["eval", str(tmp_path), "-j", "1", "--baseline"])
+    assert result.exit_code == 0, result.output
+    assert "lists/roll: no article" in result.stdout
+    assert "headlines" in result.stdout and "per site profile" in result.stdout
 
 
 def test_eval_prints_tables_and_writes_floors(tmp_path: Path) -> None:

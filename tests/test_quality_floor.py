@@ -18,19 +18,32 @@ import pytest
 
 from conftest import FIXTURES
 from newsarchive.evaluation.evalsets import discover
-from newsarchive.evaluation.evaluate import evaluate
-from newsarchive.evaluation.floors import WRITE_COMMAND, check_floors, make_floors, stale_floors
+from newsarchive.evaluation.evaluate import CaseResult, evaluate
+from newsarchive.evaluation.floors import (
+    WRITE_COMMAND,
+    check_floors,
+    make_floors,
+    stale_floors,
+    uncovered_profiles,
+)
 from newsarchive.evaluation.scoring import PageScore, score_page
+from pipelines.sites import PROFILES
 
 FLOORS = Path(__file__).parent / "quality_floors.json"
 
 
 @pytest.fixture(scope="module")
-def scores() -> dict[str, PageScore]:
-    return {r.case.id: r.ours for r in evaluate(discover(FIXTURES))}
+def results() -> list[CaseResult]:
+    return evaluate(discover(FIXTURES))
 
 
-def test_the_fixtures_keep_their_quality_floors(scores: dict[str, PageScore]) -> None:
+@pytest.fixture(scope="module")
+def scores(results: list[CaseResult]) -> dict[str, PageScore]:
+    return {r.case.id: r.ours for r in results}
+
+
+def test_the_fixtures_keep_their_quality_floors(results: list[CaseResult],
+                                               scores: dict[str, PageScore]) -> None:
     if not FLOORS.is_file():
         pytest.fail(f"{FLOORS.name} is missing: write it with `{WRITE_COMMAND}`")
     floors = json.loads(FLOORS.read_text("utf-8"))
@@ -38,7 +51,8 @@ def test_the_fixtures_keep_their_quality_floors(scores: dict[str, PageScore]) ->
     for case in stale_floors(scores, floors):
         warnings.warn(f"{FLOORS.name}: floor for {case}, which is not in tests/fixtures",
                       stacklevel=1)
-    violations = check_floors(scores, floors)
+    profiles = {r.case.id: r.profile for r in results}
+    violations = check_floors(scores, floors, profiles)
     assert not violations, "extraction quality fell below the floors:\n" + "\n".join(
         violations) + f"\nIf that is intended, rewrite the floors: {WRITE_COMMAND}"
 
@@ -79,3 +93,26 @@ def test_a_case_without_a_floor_is_a_violation_a_floor_without_a_case_is_stale()
     assert any(v.startswith("new: no floor") for v in new_case)
     assert stale_floors({}, floors) == ["a"]
     assert stale_floors(good, floors) == []
+
+
+def test_every_site_profile_has_fixtures_and_a_floor(results: list[CaseResult]) -> None:
+    """A profile without a fixture page is a profile nobody measures."""
+    floors = json.loads(FLOORS.read_text("utf-8"))
+    names = [*PROFILES, "generic"]
+    assert uncovered_profiles(names, floors) == [], f"write fixtures, then `{WRITE_COMMAND}`"
+    measured = {r.profile for r in results}
+    assert set(names) <= measured, f"no fixture extracted by {set(names) - measured}"
+
+
+def test_a_profile_below_its_floor_is_a_violation() -> None:
+    good = {"a": _score("正文一二三四"), "b": _score("正文一二三四")}
+    profiles = {"a": "netease", "b": "sina"}
+    floors = make_floors(good, profiles)
+    assert set(floors["profiles"]) == {"netease", "sina"}
+    assert check_floors(good, floors, profiles) == []
+    worse = {**good, "b": _score("正文一二")}
+    assert any(v.startswith("profile sina: body F1") for v in check_floors(worse, floors,
+                                                                          profiles))
+    assert uncovered_profiles(["netease", "sina", "ifeng"], floors) == ["ifeng"]
+    assert any("profile ifeng: no floor" in v
+               for v in check_floors(good, floors, {"a": "netease", "b": "ifeng"}))

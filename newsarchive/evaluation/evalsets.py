@@ -30,6 +30,9 @@ class EvalCase:
     truth_title: str | None = None
     truth_published: str | None = None
     boilerplate: tuple[str, ...] = ()
+    # None: no truth to score against; "": the truth is that the page credits nobody
+    truth_author: str | None = None
+    truth_publisher: str | None = None
     content_type: str | None = None
     fetched_at: str | None = None
 
@@ -53,8 +56,16 @@ def fixture_case(case_dir: Path) -> EvalCase:
         page=case_dir / "page.html", url=response["url"], truth_text=truth["text"],
         truth_title=truth.get("title"), truth_published=truth.get("published_at"),
         boilerplate=tuple(truth.get("not_in_text", ())),
+        truth_author=_credit(truth, "author"), truth_publisher=_credit(truth, "publisher"),
         content_type=headers.get("content-type"), fetched_at=response.get("fetched_at"),
     )
+
+
+def _credit(truth: dict, key: str) -> str | None:
+    """A fixture's author or publisher truth: absent is no truth, null is "nobody"."""
+    if key not in truth:
+        return None
+    return truth[key] or ""
 
 
 def _gt_set_name(pages_dir: Path) -> str:
@@ -86,6 +97,7 @@ def gt_case(gt_path: Path) -> EvalCase:
         page=page, url=truth["url"], truth_text=truth["body_text_full"],
         truth_title=truth.get("title"), truth_published=truth.get("published"),
         boilerplate=tuple(_flatten(truth.get("boilerplate_must_not_appear", {}))),
+        truth_publisher=truth.get("source_name") or None,  # the 来源 outlet credited
     )
 
 

@@ -105,12 +105,30 @@ def parse_when(value: str | None, naive_tz: timezone | None = None) -> datetime 
     return when
 
 
+def credit_ok(predicted: str | None, truth: str | None) -> bool | None:
+    """An author or publisher: exact after whitespace normalisation; None when there is
+    no truth. An empty truth says the page credits nobody: only no credit matches."""
+    if truth is None:
+        return None
+    return normalize_space(predicted) == normalize_space(truth)
+
+
+def _is_day(value: str | None) -> bool:
+    return bool(value) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) is not None
+
+
 def date_ok(predicted: str | None, truth: str | None, url: str | None = None) -> bool | None:
     """Same instant as the truth (and +08:00 on NetEase); None when there is no truth.
 
     A naive truth on a NetEase page is Beijing time (the corpus copies the page's
     "2019-09-07 13:43:45"); a naive prediction never matches: its instant is unknown.
+    A truth that is a day alone ("2019-06-12") asks for that day; a day alone where the
+    truth has a time is not the instant.
     """
+    if _is_day(truth):
+        return same_day(predicted, truth, url)
+    if _is_day(predicted):
+        return None if parse_when(truth) is None else False
     netease = is_netease(url)
     gold = parse_when(truth, BEIJING if netease else None)
     if gold is None:
@@ -166,6 +184,8 @@ class PageScore:
     day_ok: bool | None
     leaks: tuple[str, ...]
     seconds: float = 0.0
+    author_ok: bool | None = None
+    publisher_ok: bool | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -174,6 +194,7 @@ class PageScore:
             "tokens": {"predicted": self.body.predicted, "truth": self.body.truth,
                        "common": self.body.common},
             "title_ok": self.title_ok, "date_ok": self.date_ok, "day_ok": self.day_ok,
+            "author_ok": self.author_ok, "publisher_ok": self.publisher_ok,
             "leaks": list(self.leaks), "seconds": round(self.seconds, 3),
         }
 
@@ -181,13 +202,17 @@ class PageScore:
 def score_page(*, text: str | None, title: str | None, published: str | None,
                truth_text: str, truth_title: str | None, truth_published: str | None,
                boilerplate: Sequence[str] = (), url: str | None = None,
-               found: bool = True, seconds: float = 0.0) -> PageScore:
+               found: bool = True, seconds: float = 0.0, author: str | None = None,
+               publisher: str | None = None, truth_author: str | None = None,
+               truth_publisher: str | None = None) -> PageScore:
     return PageScore(
         found=found, body=overlap(text, truth_text),
         title_ok=title_ok(title, truth_title),
         date_ok=date_ok(published, truth_published, url),
         day_ok=same_day(published, truth_published, url),
         leaks=tuple(leaks(text, boilerplate, truth_text)), seconds=seconds,
+        author_ok=credit_ok(author, truth_author),
+        publisher_ok=credit_ok(publisher, truth_publisher),
     )
 
 
@@ -219,6 +244,8 @@ def summarize(scores: Sequence[PageScore]) -> dict:
         "title_rate": rounded(_rate(s.title_ok for s in scores)),
         "date_rate": rounded(_rate(s.date_ok for s in scores)),
         "day_rate": rounded(_rate(s.day_ok for s in scores)),
+        "author_rate": rounded(_rate(s.author_ok for s in scores)),
+        "publisher_rate": rounded(_rate(s.publisher_ok for s in scores)),
         "leaks": sum(len(s.leaks) for s in scores),
         "seconds": round(sum(s.seconds for s in scores), 3),
     }
