@@ -25,6 +25,7 @@ from lxml.html import HtmlElement
 from pipelines.decode import decode_html
 from pipelines.generic import TRAFILATURA as _TRAFILATURA
 from pipelines.generic import best_attempt as _best_attempt
+from pipelines.generic import headline
 from pipelines.generic import text_lines as _lines
 from pipelines.pagekind import anchor_texts
 from pipelines.sites import profile_for
@@ -236,7 +237,7 @@ def _generic(
     # reads too coarsely (dates to the day, editors as authors) and for the images.
     found = read_metadata(tree, GENERIC)
     meta = Metadata(
-        title=doc.title or found.title,
+        title=headline(doc.title or found.title, tree),
         author=_not_an_editor(doc.author),
         publisher=found.publisher or doc.sitename,
         published=found.published or doc.date,

@@ -7,6 +7,7 @@ classifier (`pipelines.pagekind`). Measured: docs/extraction-quality.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,11 @@ from lxml.html import HtmlElement
 
 from pipelines.pagekind import Verdict, classify
 
+# Where a <title> joins the headline to the site's name: "标题_教育频道_中国青年网",
+# "标题--时政--人民网", "Headline | The Site", "Headline - The Site".
+_TITLE_JOINT = re.compile(r"\s*(?:_|--|——|\||｜)\s*|\s+[-–—]\s+")
+# A trailing part of a Chinese <title> that names the site or channel, not the story.
+_SITE_PART = re.compile(r"^.{0,12}(?:网|频道|新闻|日报|晚报|报|中心|在线|客户端|首页)$")
 # Trafilatura options shared by both paths; comments are never article text.
 TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False}
 # trafilatura's modes, tried in this order until one finds an article (see
@@ -86,3 +92,24 @@ def fuller_of(precision: Attempt, default: Attempt) -> Attempt:
     if default.verdict.article and len(precision.text) < SLIVER_SHARE * len(default.text):
         return default
     return precision
+
+
+def headline(title: str | None, tree: HtmlElement) -> str | None:
+    """The story's title without the site's name that <title> appends: the part before
+    a joint when the page shows it as a heading; else, for Chinese portals' underscore
+    and double-dash joints, without the trailing parts that name a channel or site."""
+    if not title:
+        return title
+    headings = {" ".join(h.text_content().split()) for h in tree.xpath("//h1 | //h2")[:20]}
+    for joint in _TITLE_JOINT.finditer(title):
+        head = title[: joint.start()].strip()
+        if head in headings:
+            return head
+    pieces = re.split(r"(_|--|——)", title)  # the parts, with the joints between them
+    cut = False  # once the site's name is cut, a short part before it is its channel
+    while len(pieces) > 1 and (
+        _SITE_PART.match(pieces[-1].strip()) or (cut and len(pieces[-1].strip()) <= 4)
+    ):
+        del pieces[-2:]
+        cut = True
+    return "".join(pieces).strip() or title

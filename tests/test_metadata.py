@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml.html import document_fromstring
 
 from archive import open_archive
 from archive.store import ArchiveWriter
 from conftest import make_article, make_page
 from pipelines.extract import extract_article
+from pipelines.generic import headline
 from pipelines.sites.base import BEIJING, clean_credit, is_date_only, parse_datetime
 
 
@@ -110,3 +112,21 @@ def test_the_archive_keeps_the_flag(tmp_path: Path) -> None:
     rows = {r["url"]: r for r in writer.db["articles"].rows}
     assert (rows[url]["published_at"], rows[url]["published_date_only"]) == ("2019-06-12", 1)
     assert rows[other]["published_date_only"] == 0
+
+
+@pytest.mark.parametrize(
+    ("title", "page", "expected"),
+    [
+        ("留学生看两会_教育频道_中国青年网", "", "留学生看两会"),
+        ("习近平主席致贺信--时政--人民网", "", "习近平主席致贺信"),
+        ("标题_网易新闻", "", "标题"),
+        ("Flood defences approved | The Courier", "<h1>Flood defences approved</h1>",
+         "Flood defences approved"),
+        ("Spider-Man - a review", "", "Spider-Man - a review"),  # no heading says so
+        ("A_B testing explained", "", "A_B testing explained"),
+        ("网易新闻", "", "网易新闻"),  # nothing but a site name: kept
+    ],
+)
+def test_generic_title_without_the_site_name(title: str, page: str, expected: str) -> None:
+    tree = document_fromstring(f"<html><body>{page}<p>x</p></body></html>")
+    assert headline(title, tree) == expected
