@@ -1,1 +1,2 @@
-"""Re-running extraction over stored pages: an application service over crawler's pool and the archive."""
+"""Re-running extraction over stored pages: an application service over crawler's pool
+and the archive."""
