@@ -134,6 +134,51 @@ def build_archive(path: Path, *, extra: dict[str, tuple[str, Article]] | None = 
     return ids
 
 
+HISTORY_DAYS = 14
+HISTORY_SOURCES = ("netease-news", "netease-tech", "netease-dy")
+# The day (index) from which netease-tech's template "stops matching": generic fallback.
+TEMPLATE_CHANGE = 9
+
+
+def add_history(path: Path) -> None:
+    """Two weeks of daily runs after build_archive's (2025-11-17 to 11-30), one per source
+    and day, each storing a few made-up articles; 人工智能 is mentioned more and more often;
+    from day TEMPLATE_CHANGE on, netease-tech's pages fall back to generic extraction with
+    short bodies, as when a site changes its markup. Runs are dated as their pages (the
+    writer stamps them with the time they were written)."""
+    db = open_archive(path)
+    db.execute("update crawl_runs set started_at = (select min(fetched_at) from pages "
+                "where run_id = crawl_runs.id), finished_at = (select max(fetched_at) "
+                "from pages where run_id = crawl_runs.id)")
+    writer = ArchiveWriter(db)
+    for day in range(HISTORY_DAYS):
+        date = f"2025-11-{day + 17:02d}"
+        for index, source in enumerate(HISTORY_SOURCES):
+            run_id = writer.start_run(source)
+            broken = source == "netease-tech" and day >= TEMPLATE_CHANGE
+            for n in range(1 + (day + index) % 4):
+                topic = "人工智能" if n < day // 4 else "城市交通"
+                text = "\n".join(f"{date} {source} 第{n + 1}篇,第{p + 1}段:今天的话题是{topic},"
+                                  f"记者在现场看到了许多新的变化,市民纷纷表示关注。"
+                                  for p in range(1 if broken else 6))
+                url = f"https://www.163.com/news/article/H{day:02d}{index}{n}HISTORY.html"
+                article = {**_article(url, f"{date} {topic}观察({source} {n + 1})", text,
+                                      f"{date}T{8 + n:02d}:00:00+08:00", author="记者"),
+                           "template": None if broken else "post2020"}
+                page = FetchedPage(url=url, final_url=url, status=200,
+                                   headers={"Content-Type": "text/html; charset=utf-8"},
+                                   body=b"<html></html>", fetched_at=f"{date}T02:00:00+00:00")
+                assert writer.store(run_id, source, page, article) == "new"
+            if source == "netease-news" and day % 5 == 4:
+                writer.record_failure(run_id, f"https://www.163.com/news/article/X{day}.html",
+                                      "HTTP 404", 404)
+            writer.finish_run(run_id, "finished", "finished")
+            db.execute("update crawl_runs set started_at = ?, finished_at = ? where id = ?",
+                       [f"{date}T0{index}:00:00+00:00", f"{date}T0{index}:05:00+00:00", run_id])
+    db.conn.commit()
+    db.close()
+
+
 def revise_marathon(path: Path) -> None:
     """A revisit that finds the marathon story edited: title, one paragraph changed, one
     added (a row in article_versions)."""

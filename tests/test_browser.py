@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 from browse_data import (
+    HISTORY_DAYS,
     REFERENCE_DIR,
     REFERENCE_TITLE,
+    TEMPLATE_CHANGE,
+    add_history,
     build_archive,
     near_copy,
     other_articles,
@@ -64,6 +67,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ids = build_archive(path, extracted=True, extra={"repost": ("netease-dy", near_copy())})
     assert ids["reference"] == 1 and ids["marathon"] == 3
     revise_marathon(path)
+    with serving(path) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def history_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same archive with two weeks of daily runs before it (browse_data.add_history)."""
+    path = tmp_path_factory.mktemp("history") / "archive.db"
+    build_archive(path, extracted=True, extra={"repost": ("netease-dy", near_copy())})
+    add_history(path)
     with serving(path) as base:
         yield base
 
@@ -200,6 +213,28 @@ def test_trends_draws_the_matches_of_wuzhen_per_day(browser: Any, site: str) -> 
         expect(bars).to_have_count(1)
         expect(tab.page.locator(".na-chart-hits")).to_contain_text(REFERENCE_TITLE)
         assert tab.elsewhere == []  # vega, vega-lite and vega-embed came from newsarchive
+        tab.shot("trends-wuzhen.png", full_page=True)
+    finally:
+        tab.page.close()
+
+
+def test_trends_over_two_weeks_shows_the_template_change(browser: Any,
+                                                         history_site: str) -> None:
+    from playwright.sync_api import expect
+
+    tab = LocalOnly(browser, history_site)
+    try:
+        tab.page.goto(f"{history_site}/-/trends?q=人工智能")
+        expect(tab.page.locator("#chart-matches svg .mark-rect path").first).to_be_attached()
+        # The health chart: one point per run and measure; netease-tech's generic share
+        # steps from 0 to 1 at its run of the history's day TEMPLATE_CHANGE.
+        spec = json.loads(tab.page.locator("#chart-health script.na-spec").text_content() or "")
+        generic = [row["share"] for row in spec["data"]["values"]
+                   if row["source"] == "netease-tech" and row["measure"] == "generic fallback"]
+        assert generic[-HISTORY_DAYS:] == (
+            [0.0] * TEMPLATE_CHANGE + [1.0] * (HISTORY_DAYS - TEMPLATE_CHANGE))
+        expect(tab.page.locator("#chart-health svg .mark-line path").first).to_be_attached()
+        assert tab.elsewhere == []
         tab.shot("trends.png", full_page=True)
     finally:
         tab.page.close()

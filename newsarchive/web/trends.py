@@ -25,6 +25,7 @@ from newsarchive.web.reader import rows
 
 DAYS = 30
 RUNS = 60  # runs per source in the runs and health charts
+LISTED = 10  # matching articles listed under the chart; the search page has them all
 DAY = "substr(coalesce(a.published_at, a.first_seen_at), 1, 10)"
 WIDTH = "container"
 
@@ -156,7 +157,7 @@ def trends(conn: sqlite3.Connection, query: str | None = None,
             matching = per_day(conn, window, query)
             charts["matches"] = day_chart(f"Articles matching {query} per day", matching,
                                           window)
-            found = search(conn, query)
+            found = search(conn, query, limit=LISTED)
     run_data = runs(conn)
     if run_data:
         charts["runs"] = runs_chart(run_data)
