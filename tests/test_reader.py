@@ -360,3 +360,13 @@ def test_password_sign_in_guards_every_page(archive: tuple[Path, dict], tmp_path
             for url in guarded:
                 assert client.get(url).status_code == 200, url
             assert REFERENCE_TITLE in client.get("/").text
+
+
+def test_times_are_shown_in_beijing_time_and_a_day_alone_as_a_day() -> None:
+    from newsarchive.web.reader import beijing_time
+
+    assert beijing_time("2025-11-14T07:16:49+08:00") == "2025-11-14 07:16 +08:00"
+    assert beijing_time("2025-11-16T22:00:00+00:00") == "2025-11-17 06:00 +08:00"
+    assert beijing_time("2019-06-12") == "2019-06-12"
+    assert beijing_time("2025-11-14T07:16:49") == "2025-11-14 07:16"
+    assert beijing_time("soon") == "soon" and beijing_time(None) is None

@@ -39,9 +39,12 @@ def web_url(url: str | None) -> str | None:
 def beijing_time(value: str | None) -> str | None:
     """An ISO 8601 time shown in Beijing time with its offset: '2025-11-14 07:16 +08:00'.
 
-    A time without an offset is shown as written (we cannot know its zone)."""
+    A day alone, or a time without an offset, is shown as written (we cannot know its
+    zone)."""
     if not value:
         return None
+    if len(value) == 10:
+        return value  # a day without a time (published_date_only): no zone to convert
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
