@@ -268,10 +268,23 @@ def m011_published_date_only(db: sqlite_utils.Database) -> None:
                " and instr(published_at, 'T') = 0")
 
 
+def m012_cluster(db: sqlite_utils.Database) -> None:
+    """A crawl over several machines (docs/cluster.md): the node that fetched each page,
+    the cluster run a `crawl_runs` row stands for, and the stream entries the one
+    writer has stored, so that one delivered twice is stored once."""
+    db.execute("alter table pages add column node text")
+    db.execute("alter table crawl_runs add column cluster_run text")
+    db.execute("create unique index crawl_runs_cluster_run on crawl_runs (cluster_run) "
+               "where cluster_run is not null")
+    db.execute("create table cluster_deliveries (ms integer not null, seq integer not null, "
+               "primary key (ms, seq)) without rowid")
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
                                m004_page_extraction, m005_contentless_fts, m006_page_codecs,
                                m007_lsh_bands_without_rowid, m008_lsh_recent, m009_lsh_pending,
-                               m010_fts_automerge, m011_published_date_only]
+                               m010_fts_automerge, m011_published_date_only,
+                               m012_cluster]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
