@@ -279,8 +279,10 @@ class ClusterWriter:
         oldest = oldest.decode() if isinstance(oldest, bytes) else oldest
         if oldest in (None, "0-0"):
             return
-        self.server.xtrim(self.keys.results, minid=oldest, approximate=False)
         ms, seq = (int(part) for part in oldest.split("-"))
+        if not pending["pending"]:
+            seq += 1  # the last delivered is acknowledged too: it goes as well
+        self.server.xtrim(self.keys.results, minid=f"{ms}-{seq}", approximate=False)
         with write_transaction(self.db):
             self.db.execute("delete from cluster_deliveries where ms < ? or (ms = ? and seq < ?)",
                             [ms, ms, seq])
