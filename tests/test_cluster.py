@@ -30,8 +30,8 @@ from crawler.cluster.keys import Keys
 from crawler.cluster.results import encode
 from crawler.items import PageItem
 from newsarchive.cluster.writer import ClusterWriter
-from newsarchive.demo import write_sample_seeds
-from newsarchive.samplesite import SampleSite, load_routes, serve_sample_site
+from newsarchive.demo.demo import write_sample_seeds
+from newsarchive.demo.samplesite import SampleSite, load_routes, serve_sample_site
 from pipelines.dedup import fingerprint
 
 DEADLINE = 240  # seconds any one wait may take before the test fails

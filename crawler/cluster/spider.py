@@ -23,8 +23,8 @@ from scrapy_redis.connection import get_redis_from_settings
 from crawler.cluster.keys import Keys, url_digest
 from crawler.cluster.stream import LeaseTracker
 from crawler.items import AliasItem, FailureItem
+from crawler.seeds import Source, load_seeds
 from crawler.spiders.news import NewsSpider
-from newsarchive.seeds import Source, load_seeds
 from pipelines.urls import canonical_url_for
 
 logger = logging.getLogger(__name__)

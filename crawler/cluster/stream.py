@@ -18,7 +18,7 @@ from scrapy_redis.connection import get_redis_from_settings
 from crawler.cluster.frontier import node_name
 from crawler.cluster.keys import Keys
 from crawler.cluster.results import encode
-from pipelines.crawl import ExtractPipeline
+from crawler.itempipelines import ExtractPipeline
 
 logger = logging.getLogger(__name__)
 

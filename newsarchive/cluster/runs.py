@@ -16,7 +16,7 @@ from archive.store import ArchiveWriter
 from crawler.cluster.frontier import LeasedQueue, Leases
 from crawler.cluster.keys import Keys
 from crawler.cluster.spider import ClusterNewsSpider
-from newsarchive.seeds import Source
+from crawler.seeds import Source
 
 LISTING_KINDS = ("html", "jsonp", "feed", "sitemap")
 FINAL = ("ok", "failed")

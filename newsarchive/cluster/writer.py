@@ -30,7 +30,7 @@ from archive.transactions import write_transaction
 from crawler.cluster.keys import Keys, url_digest
 from crawler.cluster.results import Result, decode
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
-from newsarchive.seeds import Source
+from crawler.seeds import Source
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from newsarchive.commands.browse import export, search, serve
+from newsarchive.commands.cluster import store, worker
 from newsarchive.commands.crawl import crawl, demo
 from newsarchive.commands.evaluate import eval_command
 from newsarchive.commands.extract import extract
@@ -19,5 +20,5 @@ from newsarchive.commands.stats import stats
 
 COMMANDS: list[click.Command] = [
     crawl, demo, extract, stats, serve, search, export, duplicates, history, schedule, runs,
-    eval_command, reextract_command,
+    eval_command, reextract_command, worker, store,
 ]

@@ -20,8 +20,15 @@ from newsarchive.commands.options import DB_OPTION, SEEDS_OPTION
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log instead of progress.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Queue the runs on a cluster's Redis instead of crawling here: "
+                   "`newsarchive worker`s fetch, `newsarchive store` writes "
+                   "(docs/cluster.md).")
+@click.option("--wait", is_flag=True, help="With --redis: wait until the writer has "
+              "finished the runs, and report them.")
 def crawl(sources: tuple[str, ...], db: Path | None, seeds_dir: Path,
-          overrides: tuple[str, ...], verbose: bool) -> None:
+          overrides: tuple[str, ...], verbose: bool, redis_url: str | None,
+          wait: bool) -> None:
     """Crawl SOURCES (default: every source in seeds/) once, into the archive.
 
     Listing pages, JSONP lists, feeds and sitemaps are read; article URLs matching the
@@ -33,6 +40,7 @@ def crawl(sources: tuple[str, ...], db: Path | None, seeds_dir: Path,
         newsarchive crawl
         newsarchive crawl netease-news --db news.db
         newsarchive crawl netease-tech -s DOWNLOAD_DELAY=2
+        newsarchive crawl --redis redis://:secret@10.0.0.5:6379/0 --wait
     """
     try:
         selected = select_sources(load_seeds(seeds_dir), sources)
@@ -40,6 +48,13 @@ def crawl(sources: tuple[str, ...], db: Path | None, seeds_dir: Path,
         raise click.ClickException(str(exc)) from None
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="SOURCES") from None
+    if redis_url:
+        from newsarchive.commands.cluster import crawl_on_cluster
+
+        crawl_on_cluster(selected, redis_url, resolve_db_path(db), wait)
+        return
+    if wait:
+        raise click.BadParameter("--wait goes with --redis", param_hint="--wait")
     settings = dict(_parse_override(o) for o in overrides)
     _run_and_report(selected, resolve_db_path(db), seeds_dir, settings, verbose)
 

@@ -69,8 +69,8 @@ def worker(redis_url: str, seeds_dir: Path, workers: int, node: str | None, pref
     Example:
         newsarchive worker --redis redis://:secret@10.0.0.5:6379/0 -j 2
     """
+    from crawler.seeds import SeedsError, load_seeds
     from newsarchive.cluster.worker import run_worker, worker_settings
-    from newsarchive.seeds import SeedsError, load_seeds
 
     _connect(redis_url).close()
     try:
@@ -111,8 +111,8 @@ def store(redis_url: str, db: Path | None, seeds_dir: Path, consumer: str | None
     """
     from crawler.cluster.frontier import node_name
     from crawler.cluster.keys import Keys
+    from crawler.seeds import SeedsError, load_seeds
     from newsarchive.cluster.writer import ClusterWriter
-    from newsarchive.seeds import SeedsError, load_seeds
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -138,7 +138,7 @@ def crawl_on_cluster(selected: list[Any], redis_url: str, db: Path, wait: bool,
     once the writer has closed them (exit 1 if one failed)."""
     from crawler.cluster.keys import Keys
     from newsarchive.cluster.runs import start_run, wait_for_runs
-    from newsarchive.report import runs_table
+    from newsarchive.commands.report import runs_table
 
     console = Console(stderr=True)
     server, keys = _connect(redis_url), Keys(prefix)
