@@ -379,3 +379,47 @@ def test_an_entry_that_is_not_a_result_is_set_aside(server: redis.Redis,
     assert writer.stored == 1
     assert b"not a crawl result" in server.lindex(keys.results + ":unstored", 0)
     assert server.xpending(keys.results, keys.writers)["pending"] == 0
+
+
+# Scheduling on several machines ----------------------------------------------------
+
+
+def test_two_schedulers_queue_each_slot_once(server: redis.Redis, redis_url: str,
+                                             tmp_path: Path) -> None:
+    """Two `newsarchive schedule --redis` (job stores of their own, as on two machines)
+    fire the same source's first slot: one run is queued."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "one.toml").write_text("""
+[[source]]
+name = "one"
+sitemaps = ["http://127.0.0.1:9/sitemap.xml"]
+allow = ['/a/']
+schedule = "every 1h"
+""", "utf-8")
+    logs = [tmp_path / f"scheduler{i}.log" for i in (1, 2)]
+    with processes() as started:
+        started += [start("schedule", "--redis", redis_url, "--db", str(tmp_path / "a.db"),
+                          "--seeds", str(seeds), "--jobs-db", str(tmp_path / f"jobs{i}.db"),
+                          log=log) for i, log in enumerate(logs)]
+        wait_until(lambda: all("one: " in log.read_text("utf-8", "replace")
+                               for log in logs), "both schedulers to fire")
+    said = [log.read_text("utf-8") for log in logs]
+    assert sum("queued run one-1 on the cluster" in text for text in said) == 1
+    assert sum("queued by another scheduler" in text for text in said) == 1
+    assert server.get(Keys().run_seq) == b"1" and server.zcard(Keys().queue) == 1
+
+
+def test_slots_are_named_alike_by_every_scheduler() -> None:
+    from datetime import datetime
+
+    from crawler.seeds import parse_schedule
+    from newsarchive.cluster.slots import slot_of
+
+    every = parse_schedule("every 30m")
+    at = datetime.fromisoformat("2026-12-01T10:05:00+08:00")
+    assert slot_of(every, at) == slot_of(every, at.replace(minute=29)) != slot_of(
+        every, at.replace(minute=31))
+    cron = parse_schedule("*/15 * * * *")
+    assert slot_of(cron, at) == slot_of(cron, at.replace(minute=14, second=59)) == \
+        f"c{int(at.replace(minute=0).timestamp())}"

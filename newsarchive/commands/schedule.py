@@ -69,10 +69,13 @@ class Duration(click.ParamType):
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Scrapy setting for every crawl, e.g. -s DOWNLOAD_DELAY=2.")
 @click.option("-v", "--verbose", is_flag=True, help="Also log each crawl's own output.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Queue each slot's run on this cluster's Redis instead of crawling here "
+                   "(docs/cluster.md); with several schedulers, one queues each slot.")
 def schedule(db: Path | None, seeds_dir: Path, jobs_db: Path | None, log_file: Path | None,
              list_only: bool, timeout: float, max_memory_mb: int, grace: float,
              misfire_grace: float, workers: int, check_seeds: float,
-             overrides: tuple[str, ...], verbose: bool) -> None:
+             overrides: tuple[str, ...], verbose: bool, redis_url: str | None) -> None:
     """Crawl every source in seeds/ on its own `schedule`, in the foreground, until stopped.
 
     Each source's `schedule` is a cron string ("*/30 * * * *", Asia/Shanghai time) or an
@@ -91,6 +94,7 @@ def schedule(db: Path | None, seeds_dir: Path, jobs_db: Path | None, log_file: P
     Examples:
         newsarchive schedule --db archive.db --log-file scheduler.log
         newsarchive schedule --list
+        newsarchive schedule --redis redis://:secret@10.0.0.5:6379/0
         newsarchive runs --limit 20
     """
     from crawler.seeds import SeedsError, load_seeds
@@ -113,7 +117,14 @@ def schedule(db: Path | None, seeds_dir: Path, jobs_db: Path | None, log_file: P
     settings = Settings(db=path, seeds_dir=seeds_dir.absolute(), jobs_db=jobs, timeout=timeout,
                         max_memory_mb=max_memory_mb or None, grace=grace,
                         misfire_grace=misfire_grace, workers=workers, check_seeds=check_seeds,
-                        overrides=overrides)
+                        overrides=overrides, redis_url=redis_url)
+    if redis_url:
+        from newsarchive.cluster.runs import connect
+
+        try:
+            connect(redis_url).close()
+        except Exception as exc:
+            raise click.ClickException(f"cannot reach Redis at {redis_url}: {exc}") from None
     try:
         SchedulerService(settings).serve()
     except SeedsError as exc:

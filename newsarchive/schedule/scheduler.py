@@ -62,6 +62,7 @@ class Settings:
     workers: int = 1
     check_seeds: float = 10.0
     overrides: tuple[str, ...] = ()
+    redis_url: str | None = None  # queue each slot's run on this cluster (docs/cluster.md)
 
 
 def default_jobs_db(db: Path) -> Path:
@@ -297,6 +298,9 @@ class SchedulerService:
         if source is None:
             log.warning("%s: due, but no longer in the seeds; skipped", name)
             return None
+        if self.settings.redis_url:
+            self._queue_on_cluster(source)
+            return None
         assert self.snapshot is not None
         child = CrawlChild(name, self.settings.db.resolve(), self.snapshot,
                            self.limits_for(source), self.settings.overrides)
@@ -311,6 +315,19 @@ class SchedulerService:
                 self.children.pop(name, None)
         self._log_outcome(outcome)
         return outcome
+
+    def _queue_on_cluster(self, source: Source) -> None:
+        """The slot's run queued on the cluster's Redis, unless another scheduler did:
+        the workers crawl it, the writer stores it."""
+        from newsarchive.cluster.runs import connect
+        from newsarchive.cluster.slots import queue_slot
+
+        assert self.settings.redis_url is not None
+        server = connect(self.settings.redis_url)
+        try:
+            queue_slot(server, source, db=self.settings.db)
+        finally:
+            server.close()
 
     def _log_outcome(self, outcome: Outcome) -> None:
         run = outcome.run or {}
