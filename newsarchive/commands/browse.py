@@ -19,6 +19,7 @@ from archive.export import export as export_articles
 from archive.fts import HL_CLOSE, HL_OPEN
 from archive.fts import search as search_articles
 from newsarchive.commands.options import DB_OPTION, existing_archive, since_as_written
+from newsarchive.commands.warc import ByteSize, write_warc_export
 
 SINCE_OPTION = click.option(
     "--since", metavar="DATE", callback=since_as_written,
@@ -169,16 +170,22 @@ def _marked(text: str, console: Console, style: str = "") -> Text:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
-              show_default=True, help="JSON Lines (one article a line) or CSV.")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "warc"]), default="jsonl",
+              show_default=True, help="JSON Lines (one article a line), CSV, or WARC (every "
+              "stored page, as fetched).")
 @SINCE_OPTION
+@click.option("--until", metavar="DATE", callback=since_as_written,
+              help="WARC: only pages fetched up to DATE (a date: that whole day; UTC).")
 @SOURCE_OPTION
+@click.option("--max-size", type=ByteSize(), default=None,
+              help="WARC: roll over to numbered files (NAME-00000.warc.gz, ...) once one "
+                   "reaches SIZE (e.g. 1G, 500M).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               default=Path("-"), help="Write here instead of to stdout.")
 @DB_OPTION
-def export(fmt: str, since: str | None, source: str | None, output: Path,
-           db: Path | None) -> None:
-    """Export articles as JSON Lines or CSV, in id order, streaming (constant memory).
+def export(fmt: str, since: str | None, until: str | None, source: str | None,
+           max_size: int | None, output: Path, db: Path | None) -> None:
+    """Export articles as JSON Lines or CSV, or the stored pages as WARC; streaming.
 
     Every row has the same fields in the same order (docs/browse-and-search.md):
     id, canonical_url, url, title, author, publisher, published_at, source, site,
@@ -186,13 +193,27 @@ def export(fmt: str, since: str | None, source: str | None, output: Path,
     status, version, images, text. Text is UTF-8; in CSV an empty cell is null and
     images is a JSON string.
 
+    --format warc writes every stored page (docs/warc.md): a WARC/1.1 `response` record
+    with the status, headers and body as fetched, at the URL and time it was fetched, a
+    `request` record and a `metadata` record with what extraction made of it (canonical
+    URL, profile, template, article id); gzip per record, digests, a `warcinfo` record
+    first. Its --since and --until select by fetch time (UTC), --source by the run that
+    stored the page.
+
     \b
     Examples:
         newsarchive export > articles.jsonl
         newsarchive export --format csv -o articles.csv --since 2025-11-01
         newsarchive export --source netease-tech | jq -r .title
+        newsarchive export --format warc -o news.warc.gz --since 2025-11-01 --max-size 1G
     """
     path = existing_archive(db)
+    if fmt == "warc":
+        write_warc_export(path, output, source=source, since=since, until=until,
+                          max_size=max_size)
+        return
+    if until or max_size:
+        raise click.UsageError("--until and --max-size are for --format warc")
     database = open_archive(path)
     if str(output) == "-":
         # Always UTF-8, whatever the locale; newline="" as the csv module wants.

@@ -6,10 +6,10 @@ process pool, then ArchiveWriter.store, one transaction per page (dedup, near-du
 index, search index). Each imported file is a `crawl_runs` row of its own, so `runs`,
 `stats` and extraction health see imports as they see crawls.
 
-A page already archived (its URL, or its canonical URL, leads to an article; or this very
-capture, URL and time, is a stored page) is skipped, so importing a file twice adds
-nothing. A file that cannot be read on ends the import with its reason; every page
-before it is kept.
+A capture already stored (the same URL at the same time) is skipped, so importing a file
+twice adds nothing. A later capture of a URL that leads to an archived article is stored
+as a revisit is (an edit becomes a version with a diff); an older one is skipped. A file
+that cannot be read on ends the import with its reason; every page before it is kept.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from typing import Any
 from archive import open_archive
 from archive.pagecodec import site_of
 from archive.store import ArchiveWriter, FetchedPage
+from crawler.pool import extraction_pool, run_extraction
 from newsarchive.warc.read import Capture, Skipped, WarcError, read_warc
-from pipelines.pool import extraction_pool, run_extraction
-from pipelines.urls import canonical_url_for
 
 NOT_ARTICLE = "not an article: no body text found"
 
@@ -70,6 +69,7 @@ def default_source(path: Path) -> str:
 @dataclass
 class _Pending:
     capture: Capture
+    revisit: bool  # a later capture of an archived article: stored as a revisit
     future: Future
 
 
@@ -98,9 +98,9 @@ class Importer:
         try:
             for item in read_warc(path, position):
                 report.records += 1
-                page = self._admit(item, report, seen)
-                if page is not None:
-                    pending.append(self._submit(page, profile))
+                admitted = self._admit(item, report, seen)
+                if admitted is not None:
+                    pending.append(self._submit(*admitted, profile))
                 while len(pending) >= self.window:
                     self._settle(pending.popleft(), report, profile)
                 if self.progress is not None:
@@ -118,37 +118,39 @@ class Importer:
         return report
 
     def _admit(self, item: Capture | Skipped, report: ImportReport,
-               seen: set[str]) -> Capture | None:
-        """The capture to import, or None with the reason counted."""
+               seen: set[str]) -> tuple[Capture, bool] | None:
+        """(the capture to import, whether it is a revisit of an archived article), or
+        None with the reason counted."""
         if isinstance(item, Skipped):
             report.skipped[item.reason] += 1
             return None
-        reason = self._already(item, seen)
-        if reason:
-            report.skipped[reason] += 1
-            return None
-        seen.add(item.url)
-        return item
-
-    def _already(self, capture: Capture, seen: set[str]) -> str | None:
-        url = capture.requested_url or capture.url
-        if capture.url in seen or url in seen:
-            return "same URL earlier in the file"
-        if self.writer.is_archived(url) or self.writer.is_archived(capture.url) or \
-                self.writer.is_archived(canonical_url_for(capture.url, capture.profile)):
-            return "already archived"
+        url = item.requested_url or item.url
         if self.writer.db.execute("select 1 from pages where url = ? and fetched_at = ? "
-                                  "limit 1", [url, capture.fetched_at]).fetchone():
-            return "already imported"
-        return None
+                                  "limit 1", [url, item.fetched_at]).fetchone():
+            report.skipped["already imported"] += 1
+            return None
+        revisit = url in seen or self.writer.is_archived(url)
+        if revisit and url not in seen and not self._newer(url, item.fetched_at):
+            report.skipped["already archived (a newer capture)"] += 1
+            return None
+        seen.add(url)
+        return item, revisit
 
-    def _submit(self, capture: Capture, profile: str | None) -> _Pending:
+    def _newer(self, url: str, fetched_at: str) -> bool:
+        """Whether a capture at `fetched_at` is newer than what the archive last saw of
+        the article at `url`: then it is stored as a revisit would be."""
+        row = self.writer.db.execute(
+            "select max(coalesce(a.last_checked_at, a.fetched_at)) from article_urls u "
+            "join articles a on a.id = u.article_id where u.url = ?", [url]).fetchone()
+        return row is None or row[0] is None or fetched_at > row[0]
+
+    def _submit(self, capture: Capture, revisit: bool, profile: str | None) -> _Pending:
         chosen = profile or capture.profile
         future = self.pool.submit(
             run_extraction, capture.body, capture.url, capture.content_type, chosen,
             capture.fetched_at, str(self.db_path.resolve()),
             site_of(capture.requested_url or capture.url), None)
-        return _Pending(capture, future)
+        return _Pending(capture, revisit, future)
 
     def _settle(self, pending: _Pending, report: ImportReport, profile: str | None) -> None:
         """Store one page as the crawl's StorePipeline does."""
@@ -167,7 +169,8 @@ class Importer:
             report.pages += 1
             return
         outcome = writer.store(run_id, report.source, page, article, fingerprint=print_,
-                               segmented=segmented, body_blob=blob, body_codec=codec,
+                               revisit=pending.revisit, segmented=segmented,
+                               body_blob=blob, body_codec=codec,
                                profile=profile or capture.profile)
         report.pages += 1
         report.outcomes[outcome] += 1
