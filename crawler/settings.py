@@ -47,6 +47,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.SafeRedirectMiddleware": 600,
     # After Scrapy's HttpProxyMiddleware (750) has chosen the request's proxy.
     "crawler.safety.ProxiedHostCheck": 760,
+    # Off unless NEWSARCHIVE_WARC_DIR is set; before decompression (590) on the way in,
+    # so it records the bytes as they came (crawler/warcrecord.py).
+    "crawler.warcrecord.WarcRecorder": 800,
 }
 # A host name whose DNS answer is not public is refused before it is connected to
 # (crawler/resolver.py), the answer checked being the one connected to.
@@ -64,6 +67,8 @@ ITEM_PIPELINES = {
 NEWSARCHIVE_DB = None  # None: $NEWSARCHIVE_DB, else ./archive.db
 NEWSARCHIVE_SEEDS_DIR = "seeds"
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # processes for extraction; 0 = one per core
+NEWSARCHIVE_WARC_DIR = None  # a directory: also write every request and response as WARC
+NEWSARCHIVE_WARC_MAX_SIZE = 1024**3  # bytes: a crawl-time WARC file rolls over past this
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
