@@ -5,7 +5,7 @@ gets (listings, feeds, sitemaps, JSONP lists, robots.txt, articles, redirects, e
 is written with the request that asked for it, as it came off the wire: placed after
 HttpCompressionMiddleware (590) on the way back, the body is still compressed as the
 server sent it, with its Content-Encoding. Files roll over at NEWSARCHIVE_WARC_MAX_SIZE
-bytes (default 1 GiB): `DIR/newsarchive-<start time>-<pid>-00000.warc.gz`, ...
+bytes (default 1 GiB): `DIR/newsarchive-<source>-<start time>-<pid>-00000.warc.gz`, ...
 """
 
 from __future__ import annotations
@@ -35,15 +35,19 @@ def _pairs(headers: Any) -> list[tuple[str, str]]:
 class WarcRecorder:
     """Downloader middleware: each response and its request, to rotating WARC files."""
 
-    def __init__(self, directory: Path, max_size: int, source: str | None = None) -> None:
-        started = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        prefix = f"newsarchive-{started}-{os.getpid()}"
+    def __init__(self, directory: Path, max_size: int) -> None:
+        self.directory = directory
+        self.started = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        # Each source's crawler has its own recorder, several in one process: the source
+        # in the name keeps their files apart.
+        self.prefix = f"newsarchive-{self.started}-{os.getpid()}"
         info = {"software": software(), "format": "WARC File Format 1.1",
-                "description": "What newsarchive's crawler fetched, as it was received"
-                               + (f" (source {source})" if source else ""),
-                "isPartOf": source or "", "created": datetime.now(UTC).isoformat()}
-        self.files = WarcFiles(lambda n: directory / f"{prefix}-{n:05d}.warc.gz", info,
-                               max_size)
+                "description": "What newsarchive's crawler fetched, as it was received",
+                "created": datetime.now(UTC).isoformat()}
+        self.files = WarcFiles(self._path, info, max_size)
+
+    def _path(self, number: int) -> Path:
+        return self.directory / f"{self.prefix}-{number:05d}.warc.gz"
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcRecorder:
@@ -59,6 +63,7 @@ class WarcRecorder:
     def spider_opened(self, spider: Any) -> None:
         source = getattr(getattr(spider, "source", None), "name", None)
         if source:
+            self.prefix = f"newsarchive-{source}-{self.started}-{os.getpid()}"
             self.files.info["description"] += f" (source {source})"
             self.files.info["isPartOf"] = source
 
