@@ -26,6 +26,19 @@ MAX_BODY = 4 * 1024 * 1024
 DECODED = ("gzip", "x-gzip", "deflate", "br")  # what warcio's content_stream undoes
 
 
+class _Records(ArchiveIterator):
+    """warcio's iterator, noting whether the file ended inside a gzip member (it stops
+    there quietly, as at a clean end)."""
+
+    cut_short = False
+
+    def close(self) -> None:
+        decompressor = self.reader.decompressor if self.reader else None
+        if decompressor is not None and not decompressor.eof:
+            self.cut_short = True
+        super().close()
+
+
 class WarcError(Exception):
     """The file cannot be read on from here: not a WARC, cut short, or a record that
     lies about its length."""
@@ -155,8 +168,10 @@ def read_warc(path: Path, position: list[int] | None = None,
     Raises WarcError when the file cannot be read on, after what came before."""
     held: Capture | None = None
     offset = 0
+    if path.stat().st_size == 0:
+        raise WarcError(f"{path} is empty: not a WARC file")
     with path.open("rb") as file:
-        records = ArchiveIterator(file, check_digests=True)
+        records = _Records(file, check_digests=True)
         try:
             for record in records:
                 offset = records.offset
@@ -200,6 +215,9 @@ def read_warc(path: Path, position: list[int] | None = None,
             raise WarcError(_unreadable(path, offset, exc)) from exc
     if held is not None:
         yield held
+    if records.cut_short:
+        raise WarcError(f"{path}: cut short after offset {records.offset}: the file ends "
+                        "inside a gzip member (a truncated download or copy?)")
     if position is not None:
         position[:] = [path.stat().st_size]
 
