@@ -26,15 +26,9 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipelines.warcpages import body_headers
+
 WARC_VERSION = "1.1"
-# Headers that described how the body travelled, not what it is. Scrapy hands the body
-# over de-chunked (and, for the archive, decompressed), so a WARC that kept them as they
-# were would tell a reader to de-chunk a body that is not chunked. They are kept under
-# this prefix (pywb's own convention for original headers) and restored on import.
-ORIG_PREFIX = "X-Archive-Orig-"
-FRAMING = ("transfer-encoding",)
-
-
 def warc_date(iso: str) -> str:
     """An ISO 8601 time (as the archive stores them; naive is UTC) as a WARC-Date: UTC,
     with a Z."""
@@ -49,49 +43,6 @@ def status_line(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
-
-
-def body_headers(headers: Iterable[tuple[str, str]], body_length: int,
-                 encoded: bool = True) -> list[tuple[str, str]]:
-    """HTTP headers that tell the truth about `body` as it is written: framing headers
-    kept under ORIG_PREFIX, and a Content-Length that no longer matches kept there too
-    with the body's own length in its place. `encoded`: the body still carries its
-    Content-Encoding (False: it was decoded, so the header goes under the prefix too)."""
-    out: list[tuple[str, str]] = []
-    length_seen = False
-    for name, value in headers:
-        lower = name.lower()
-        if lower in FRAMING or (lower == "content-encoding" and not encoded):
-            out.append((ORIG_PREFIX + name, value))
-        elif lower == "content-length":
-            length_seen = True
-            if value.strip() != str(body_length):
-                out.append((ORIG_PREFIX + name, value))
-                out.append((name, str(body_length)))
-            else:
-                out.append((name, value))
-        else:
-            out.append((name, value))
-    if not length_seen:
-        out.append(("Content-Length", str(body_length)))
-    return out
-
-
-def restored_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """body_headers undone: the headers as the crawler had them, one value per name
-    (repeated names joined by ", ", as Scrapy joins them)."""
-    pairs = list(headers)
-    originals = {name[len(ORIG_PREFIX):].lower()
-                 for name, _ in pairs if name.startswith(ORIG_PREFIX)}
-    out: dict[str, str] = {}
-    for name, value in pairs:
-        if name.startswith(ORIG_PREFIX):
-            name = name[len(ORIG_PREFIX):]
-        elif name.lower() in originals:
-            continue  # the stand-in for a header kept under the prefix
-        key = next((k for k in out if k.lower() == name.lower()), name)
-        out[key] = f"{out[key]}, {value}" if key in out else value
-    return out
 
 
 class WarcFiles:

@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+from pipelines.warcpages import Capture, read_warc
 
 
 @dataclass(frozen=True)
@@ -47,30 +45,13 @@ def is_warc(path: Path) -> bool:
         return file.read(5) == b"WARC/"
 
 
-def _is_html(content_type: str | None) -> bool:
-    return (content_type or "").split(";")[0].strip().lower() in HTML_TYPES
-
-
 def warc_pages(path: Path) -> Iterator[SavedPage]:
-    """The HTML pages of successful responses in a WARC, in file order."""
-    with path.open("rb") as file:
-        records = ArchiveIterator(file)
-        for record in records:
-            if record.rec_type != "response" or record.http_headers is None:
-                continue
-            content_type = record.http_headers.get_header("Content-Type")
-            status = record.http_headers.get_statuscode() or ""
-            if not status.startswith("2") or not _is_html(content_type):
-                continue
-            body = record.content_stream().read()  # undoes chunking and gzip
-            # only now: asking for the offset reads the record to its end
-            offset = records.get_record_offset()
-            yield SavedPage(
-                source=f"{path}@{offset}", body=body,
-                url=record.rec_headers.get_header("WARC-Target-URI"),
-                content_type=content_type,
-                fetched_at=record.rec_headers.get_header("WARC-Date"),
-            )
+    """The HTML pages of successful responses in a WARC, in file order
+    (pipelines/warcpages.py reads it; WarcError when it cannot be read on)."""
+    for item in read_warc(path):
+        if isinstance(item, Capture):
+            yield SavedPage(source=f"{path}@{item.offset}", body=item.body, url=item.url,
+                            content_type=item.content_type, fetched_at=item.fetched_at)
 
 
 def saved_pages(path: Path) -> Iterator[SavedPage]:

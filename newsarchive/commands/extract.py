@@ -34,6 +34,7 @@ def extract(files: tuple[Path, ...], url: str | None, profile: str | None,
     """
     from pipelines.extract import extract_article
     from pipelines.pagefiles import is_warc, saved_pages
+    from pipelines.warcpages import WarcError
 
     if profile:
         from pipelines.sites import PROFILES
@@ -46,15 +47,20 @@ def extract(files: tuple[Path, ...], url: str | None, profile: str | None,
     one_object = len(files) == 1 and not warcs
     failed = False
     for path in files:
-        for page in saved_pages(path):
-            page_url = page.url or url or path.resolve().as_uri()
-            article = extract_article(page.body, page_url,
-                                      content_type=page.content_type or content_type,
-                                      profile=profile, fetched_at=page.fetched_at)
-            if article is None:
-                click.echo(f"{page.source} ({page_url}): no article found", err=True)
-                failed = True
-                continue
-            click.echo(json.dumps(article, ensure_ascii=False, indent=1 if one_object else None))
+        try:
+            for page in saved_pages(path):
+                page_url = page.url or url or path.resolve().as_uri()
+                article = extract_article(page.body, page_url,
+                                          content_type=page.content_type or content_type,
+                                          profile=profile, fetched_at=page.fetched_at)
+                if article is None:
+                    click.echo(f"{page.source} ({page_url}): no article found", err=True)
+                    failed = True
+                    continue
+                click.echo(json.dumps(article, ensure_ascii=False,
+                                      indent=1 if one_object else None))
+        except WarcError as exc:  # a broken WARC: what came before it is printed
+            click.echo(f"Error: {exc}", err=True)
+            failed = True
     if failed:
         sys.exit(1)

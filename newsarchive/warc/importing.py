@@ -27,7 +27,7 @@ from archive import open_archive
 from archive.pagecodec import site_of
 from archive.store import ArchiveWriter, FetchedPage
 from crawler.pool import extraction_pool, run_extraction
-from newsarchive.warc.read import Capture, Skipped, WarcError, read_warc
+from pipelines.warcpages import Capture, Skipped, WarcError, read_warc
 
 NOT_ARTICLE = "not an article: no body text found"
 

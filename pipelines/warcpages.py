@@ -1,5 +1,9 @@
 """Reading any WARC (ours, `wget --warc-file`, Heritrix, CC-NEWS) into page captures.
 
+Used by `newsarchive import` (newsarchive/warc/importing.py) and `newsarchive extract`
+(pipelines/pagefiles.py); the header helpers by the WARC writers too
+(crawler/warcfiles.py), so that what one writes the other reads back.
+
 warcio parses the records; this module decides which are pages and says why the others
 are not, checks that each record is whole (its digests, its length), and turns whatever
 makes the file unreadable into one WarcError with the offset, after the captures read
@@ -9,7 +13,7 @@ before it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +22,12 @@ from typing import IO, Any
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from crawler.warcfiles import restored_headers
-
+# Headers that described how the body travelled, not what it is. Scrapy hands the body
+# over de-chunked (and, for the archive, decompressed), so a WARC that kept them as they
+# were would tell a reader to de-chunk a body that is not chunked. They are kept under
+# this prefix (pywb's own convention for original headers) and restored on import.
+ORIG_PREFIX = "X-Archive-Orig-"
+FRAMING = ("transfer-encoding",)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Extraction refuses larger pages in a crawl (NEWSARCHIVE_ARTICLE_MAXSIZE): so here.
 MAX_BODY = 4 * 1024 * 1024
@@ -74,6 +82,49 @@ class Skipped:
     url: str | None = None
 
 
+def body_headers(headers: Iterable[tuple[str, str]], body_length: int,
+                 encoded: bool = True) -> list[tuple[str, str]]:
+    """HTTP headers that tell the truth about `body` as it is written: framing headers
+    kept under ORIG_PREFIX, and a Content-Length that no longer matches kept there too
+    with the body's own length in its place. `encoded`: the body still carries its
+    Content-Encoding (False: it was decoded, so the header goes under the prefix too)."""
+    out: list[tuple[str, str]] = []
+    length_seen = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower in FRAMING or (lower == "content-encoding" and not encoded):
+            out.append((ORIG_PREFIX + name, value))
+        elif lower == "content-length":
+            length_seen = True
+            if value.strip() != str(body_length):
+                out.append((ORIG_PREFIX + name, value))
+                out.append((name, str(body_length)))
+            else:
+                out.append((name, value))
+        else:
+            out.append((name, value))
+    if not length_seen:
+        out.append(("Content-Length", str(body_length)))
+    return out
+
+
+def restored_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """body_headers undone: the headers as the crawler had them, one value per name
+    (repeated names joined by ", ", as Scrapy joins them)."""
+    pairs = list(headers)
+    originals = {name[len(ORIG_PREFIX):].lower()
+                 for name, _ in pairs if name.startswith(ORIG_PREFIX)}
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        if name.startswith(ORIG_PREFIX):
+            name = name[len(ORIG_PREFIX):]
+        elif name.lower() in originals:
+            continue  # the stand-in for a header kept under the prefix
+        key = next((k for k in out if k.lower() == name.lower()), name)
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
 def fetch_time(warc_date: str | None) -> str:
     """A WARC-Date (2025-11-14T01:02:03Z, maybe with fractions) as the archive's times."""
     if not warc_date:
@@ -98,7 +149,7 @@ def warc_fields(block: bytes) -> dict[str, str]:
     return fields
 
 
-def _read_whole(record: Any, stream: IO[bytes], limit: int) -> bytes:
+def _read_whole(stream: IO[bytes], limit: int) -> bytes:
     """The record's payload (de-chunked, decoded), at most `limit`+1 bytes of it; the
     rest is read too, so that digests are checked and the length is known."""
     data = stream.read(limit + 1)
@@ -126,13 +177,13 @@ def _capture(record: Any, offset: int) -> Capture | Skipped:
     url = record.rec_headers.get_header("WARC-Target-URI")
     http = record.http_headers
     if http is None or not (http.protocol or "").upper().startswith("HTTP/"):
-        _read_whole(record, record.raw_stream, 0)
+        _read_whole(record.raw_stream, 0)
         _check_whole(record, offset)
         return Skipped("not an HTTP response", offset, url)
     status = int(http.get_statuscode() or 0)
     content_type = http.get_header("Content-Type")
     encoding = (http.get_header("Content-Encoding") or "").lower()
-    body = _read_whole(record, record.content_stream(), MAX_BODY)
+    body = _read_whole(record.content_stream(), MAX_BODY)
     _check_whole(record, offset)
     if not 200 <= status < 300:
         return Skipped(f"HTTP {status}", offset, url)
@@ -180,7 +231,7 @@ def read_warc(path: Path, position: list[int] | None = None,
                 kind = record.rec_type
                 if kind == "metadata" and held is not None and \
                         record.rec_headers.get_header("WARC-Concurrent-To") == held.record_id:
-                    block = _read_whole(record, record.raw_stream, 1 << 20)
+                    block = _read_whole(record.raw_stream, 1 << 20)
                     _check_whole(record, offset)
                     _attach(held, warc_fields(block))
                     yield held
@@ -188,7 +239,7 @@ def read_warc(path: Path, position: list[int] | None = None,
                     yield Skipped("metadata record", offset)
                     continue
                 if kind in ("request", "metadata") and held is not None:
-                    _read_whole(record, record.raw_stream, 0)
+                    _read_whole(record.raw_stream, 0)
                     _check_whole(record, offset)
                     yield Skipped(f"{kind} record", offset)
                     continue
@@ -196,7 +247,7 @@ def read_warc(path: Path, position: list[int] | None = None,
                     yield held
                     held = None
                 if kind != "response":
-                    _read_whole(record, record.raw_stream, 0)
+                    _read_whole(record.raw_stream, 0)
                     _check_whole(record, offset)
                     yield Skipped(f"{kind} record", offset)
                     continue
