@@ -60,7 +60,12 @@ LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$")
 
 
 class Refused(IgnoreRequest):
-    """A request the crawler will not make; str() is the failure's reason as recorded."""
+    """A request the crawler will not make; str() is the failure's reason as recorded,
+    `redirect_target` where a redirect led when it was the redirect that was refused."""
+
+    def __init__(self, message: str, redirect_target: str | None = None) -> None:
+        super().__init__(message)
+        self.redirect_target = redirect_target
 
 
 @dataclass(frozen=True)
@@ -286,7 +291,7 @@ class SafetyMiddleware:
             target = _join(response.url, location)
             why = policy.refusal(target)
             if why:
-                raise Refused(refusal_message(request, target, why))
+                raise Refused(refusal_message(request, target, why), redirect_target=target)
         return response
 
 
@@ -335,7 +340,8 @@ class _CheckedRedirects:
         policy = _policy(self.crawler)
         why = policy.refusal(redirected.url) if policy else None
         if why:
-            raise Refused(refusal_message(request, redirected.url, why))
+            raise Refused(refusal_message(request, redirected.url, why),
+                          redirect_target=redirected.url)
         followed = super()._redirect(redirected, request, reason)  # type: ignore[misc]
         # Loops are caught above; the duplicate filter would otherwise drop a redirect to
         # a URL already requested this run without a word, and the first URL would end

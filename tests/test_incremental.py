@@ -121,3 +121,24 @@ def test_removed_article_is_marked_removed(sample_site: SampleSite, tmp_path: Pa
     assert article["status"] == "removed" and article["removed_at"] and article["text"]
     others = query(db, "select count(*) as n from articles where status = 'live'")[0]["n"]
     assert others >= 5
+
+
+def test_an_article_now_redirecting_off_site_or_home_is_removed(sample_site: SampleSite,
+                                                                 tmp_path: Path) -> None:
+    db = crawl(sample_site, tmp_path)
+    original = sample_site.routes[NEWS]
+    sample_site.overrides[NEWS] = Route(original.body_file, 302,
+                                        {"Location": "https://other.example/gone"})
+    sample_site.overrides[REPOST] = Route(original.body_file, 301,
+                                          {"Location": sample_site.base_url + "/"})
+    sample_site.overrides["/"] = Route(original.body_file, 200, original.headers)  # home
+    make_due(db)
+    crawl(sample_site, tmp_path)
+    reasons = {row["url"]: row["reason"] for row in query(db, "select url, reason from failures")}
+    gone = {row["url"] for row in query(db, "select u.url from articles a join article_urls u "
+                                            "on u.article_id = a.id where a.status = 'removed'")}
+    assert sample_site.base_url + NEWS in gone and sample_site.base_url + REPOST in gone
+    assert reasons[sample_site.base_url + NEWS] == (
+        "removed: redirected off-site to https://other.example/gone")
+    assert reasons[sample_site.base_url + REPOST] == (
+        f"removed: redirected away from the article to {sample_site.base_url}/")

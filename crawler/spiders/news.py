@@ -124,8 +124,12 @@ class NewsSpider(scrapy.Spider):
         # The URL the crawl was after, not the last hop of its redirects: the reason names
         # where a redirect led, and the next run finds the first URL again.
         url = request.meta.get("redirect_urls", [request.url])[0]
+        target = getattr(failure.value, "redirect_target", None)
         if request.meta.get("kind") == "revisit" and status in GONE:
             yield RemovedItem(self.source.name, url, reason)
+        elif request.meta.get("kind") == "revisit" and target:
+            # The article now sends its readers off the source's hosts: taken down.
+            yield RemovedItem(self.source.name, url, f"redirected off-site to {target}")
         else:
             yield FailureItem(self.source.name, url, reason, status)
 
