@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import _schedule_coro
 
 from archive import open_archive
 from archive.db import resolve_db_path
@@ -81,6 +83,7 @@ class StorePipeline:
         self.listings: dict[str, ListingItem] = {}
         self.not_modified: set[str] = set()
         self.failed: dict[str, bool] = {}
+        self.disk_full: str | None = None  # why the crawl stopped, once the disk is full
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -95,6 +98,27 @@ class StorePipeline:
         self.crawler.stats.set_value("newsarchive/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:
+        """Store the item; on a full disk, stop the crawl (the item's transaction rolled
+        back, so the archive stays whole and the next run fetches that page again)."""
+        if self.disk_full:
+            return item  # the crawl is stopping: nothing more can be written
+        try:
+            return self._process(item)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                raise
+            self._stop_on_full_disk(exc)
+            return item
+
+    def _stop_on_full_disk(self, error: sqlite3.OperationalError) -> None:
+        db = resolve_db_path(self.crawler.settings.get("NEWSARCHIVE_DB"))
+        self.disk_full = (f"disk full: the disk holding {db} has no room left ({error}); "
+                          "the archive is intact: free some space and run again, the next "
+                          "run continues where this one stopped")
+        self.crawler.stats.set_value("newsarchive/disk_full", self.disk_full)
+        _schedule_coro(self.crawler.engine.close_spider_async(reason="disk full"))
+
+    def _process(self, item: Any) -> Any:
         assert self.archive is not None
         if isinstance(item, PageItem):
             self._store(item)
@@ -166,6 +190,12 @@ class StorePipeline:
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None or self.archive is None:
+            return
+        if self.disk_full:
+            self.crawler.stats.set_value("newsarchive/run_status", "failed")
+            # A few bytes may be free again; if not, the next run closes the run row.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.archive.finish_run(self.run_id, "failed", self.disk_full)
             return
         if reason == "finished":  # an interrupted run leaves requests unanswered
             self.keep_settled_validators()

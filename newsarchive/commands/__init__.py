@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from newsarchive.commands.backup import backup
 from newsarchive.commands.browse import export, search, serve
 from newsarchive.commands.cluster import store, worker
 from newsarchive.commands.crawl import crawl, demo
@@ -21,5 +22,5 @@ from newsarchive.commands.warc import import_command
 
 COMMANDS: list[click.Command] = [
     crawl, demo, extract, stats, serve, search, export, duplicates, history, schedule, runs,
-    eval_command, reextract_command, worker, store, import_command,
+    eval_command, reextract_command, worker, store, import_command, backup,
 ]

@@ -78,6 +78,13 @@ def _run_and_report(selected: list, db: Path, seeds_dir: Path | None,
     from newsarchive.commands.report import runs_table
 
     console.print(runs_table([s.__dict__ for s in summaries], title=f"crawl into {db}"))
+    from newsarchive.crawling.causes import unreachable_causes
+
+    for line in dict.fromkeys(s.disk_full for s in summaries if s.disk_full):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    run_ids = [s.run_id for s in summaries if s.run_id is not None]
+    for line in unreachable_causes(db, run_ids):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if not all(s.ok for s in summaries):
         sys.exit(1)
 

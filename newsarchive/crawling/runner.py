@@ -21,6 +21,7 @@ from scrapy.utils.project import get_project_settings
 from crawler.items import FailureItem, PageItem
 from crawler.seeds import Source
 from crawler.spiders.news import NewsSpider
+from newsarchive.crawling.causes import quiet_log
 
 
 @dataclass
@@ -33,6 +34,7 @@ class RunSummary:
     duplicates: int = 0
     failures: int = 0
     finish_reason: str = ""
+    disk_full: str | None = None  # why the run stopped, when the archive's disk was full
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,8 @@ def run_crawl(sources: list[Source], db: Path, *, seeds_dir: Path | None = None,
     """Crawl the sources (in parallel, one spider each) into the archive at `db`."""
     settings = crawl_settings(db, seeds_dir, overrides)
     process = CrawlerProcess(settings, install_root_handler=True)
+    if console is not None:  # progress shown, not the log: no tracebacks (--verbose)
+        quiet_log()
     crawlers: list[tuple[Source, Crawler]] = []
     counts = {source.name: _Counts() for source in sources}
     for source in sources:
@@ -120,4 +124,5 @@ def _summary(source: Source, crawler: Crawler) -> RunSummary:
         duplicates=stats.get("newsarchive/duplicates", 0),
         failures=stats.get("newsarchive/failures", 0),
         finish_reason=stats.get("finish_reason", ""),
+        disk_full=stats.get("newsarchive/disk_full"),
     )

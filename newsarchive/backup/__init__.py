@@ -1,0 +1,1 @@
+"""Online backups of the archive: `newsarchive backup` (newsarchive/backup/service.py)."""
