@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 from generated_site import canonical, generate_site, start_crawl, write_seeds
@@ -43,6 +44,7 @@ def test_backups_taken_during_a_crawl_are_whole(tmp_path: Path) -> None:
         try:
             while crawl.poll() is None or not copies:
                 if not db.exists():
+                    time.sleep(0.1)
                     continue
                 dest = tmp_path / "backups" / f"b{len(copies)}.db"
                 result = run_cli("backup", str(dest), "--db", str(db))
