@@ -40,6 +40,11 @@ class NonPublicAnswer(DNSLookupError):
         return str(self.args[0]) if self.args else "non-public answer"
 
 
+# The "fake-ip" answers of Clash-style local proxies (a benchmarking range, RFC 2544):
+# connecting to one goes through that proxy to the real host, so it stands for the host.
+FAKE_IP = ipaddress.ip_network("198.18.0.0/15")
+
+
 def is_public(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address)
@@ -47,7 +52,7 @@ def is_public(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global
+    return ip.is_global or ip in FAKE_IP
 
 
 def answer_refusal(name: str, address: str) -> str | None:

@@ -49,6 +49,7 @@ def backup_archive(source: Path, dest: Path) -> BackupReport:
     handle, temporary = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(handle)
     try:
+        os.chmod(temporary, source.stat().st_mode & 0o777)  # mkstemp's is 0600
         _copy(source, Path(temporary))
         counts = _check(Path(temporary))
         _fsync(Path(temporary))

@@ -44,5 +44,6 @@ def backup(dest: Path, db: Path | None, verify: bool) -> None:
 
 
 def _counts(counts: dict[str, int]) -> str:
+    runs = counts["crawl_runs"]
     return (f"{counts['articles']} articles, {counts['pages']} pages, "
-            f"{counts['failures']} failures, {counts['crawl_runs']} runs")
+            f"{counts['failures']} failures, {runs} run{'' if runs == 1 else 's'}")
