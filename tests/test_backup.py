@@ -54,6 +54,7 @@ def test_backups_taken_during_a_crawl_are_whole(tmp_path: Path) -> None:
                 assert "checked ok" in result.stdout
                 assert not list(dest.parent.glob(".*.tmp"))  # nothing left behind
                 copies.append((dest, len(articles(dest))))
+                time.sleep(0.5)  # a backup every second or so is plenty
         finally:
             _, stderr = crawl.communicate(timeout=600)
         assert crawl.returncode == 0, stderr.decode("utf-8", "replace")[-3000:]

@@ -131,3 +131,26 @@ def test_bad_run_limits_name_file_line_source_and_key(tmp_path: Path, extra: str
         load_seeds(write(tmp_path, GOOD + extra))
     assert (caught.value.line, caught.value.key, caught.value.source) == (7, key, "one")
     assert message in str(caught.value)
+
+
+def test_a_source_proxy(tmp_path: Path) -> None:
+    [source] = load_seeds(write(tmp_path, GOOD + 'proxy = "http://me:pw@10.0.0.8:3128"\n'))
+    assert source.proxy == "http://me:pw@10.0.0.8:3128"
+    [default] = load_seeds(write(tmp_path, GOOD))
+    assert default.proxy is None
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ('"socks5://127.0.0.1:7891"', "only HTTP proxies are supported"),
+    ('"127.0.0.1:7890"', "not an http(s) proxy URL"),
+    ('"http://127.0.0.1"', "needs a host and a port"),
+    ('"http://127.0.0.1:port"', "not a proxy URL"),
+    ('"http://127.0.0.1:7890/path"', "scheme://host:port only"),
+    ("7890", "must be a proxy URL"),
+])
+def test_a_bad_proxy_names_file_line_source_and_key(tmp_path: Path, value: str,
+                                                    message: str) -> None:
+    with pytest.raises(SeedsError) as caught:
+        load_seeds(write(tmp_path, GOOD + f"proxy = {value}\n"))
+    assert (caught.value.line, caught.value.key, caught.value.source) == (7, "proxy", "one")
+    assert message in str(caught.value)
