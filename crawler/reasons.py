@@ -121,7 +121,7 @@ def _reason(error: BaseException, request: Request | None) -> tuple[str, int | N
         detail = error.reasons[0].getErrorMessage() if error.reasons else "truncated"
         return f"response failed: {detail}", None
     if isinstance(error, DownloadFailedError):
-        return f"response failed: {error}"[:500], None
+        return _tls_reason(error) or f"response failed: {error}"[:500], None
     return f"{type(error).__name__}: {error}"[:500], None
 
 
@@ -158,16 +158,26 @@ def _mb(size: int | None) -> str:
 
 
 def _tls_reason(error: BaseException) -> str | None:
-    """A TLS handshake that failed (a certificate, a protocol mismatch), if it was one."""
+    """A TLS handshake that failed (a certificate, a protocol mismatch), if it was one.
+    Scrapy wraps Twisted's ResponseFailed / ResponseNeverReceived, whose `reasons` hold
+    the OpenSSL error."""
     try:
         from OpenSSL.SSL import Error as TLSError
     except ImportError:  # pragma: no cover - Scrapy installs pyOpenSSL
         return None
-    reasons = getattr(error, "reasons", None) or []
-    for reason in reasons:
-        if reason.check(TLSError):
-            return f"TLS handshake failed: {reason.getErrorMessage()}"[:500]
+    for candidate in (error, error.__cause__):
+        for reason in getattr(candidate, "reasons", None) or []:
+            if reason.check(TLSError):
+                return f"TLS handshake failed: {_openssl_text(reason.value)}"[:500]
     return None
+
+
+def _openssl_text(error: BaseException) -> str:
+    """'wrong version number' from [('SSL routines', '', 'wrong version number')]."""
+    details = error.args[0] if error.args else None
+    if isinstance(details, list) and details and all(isinstance(d, tuple) for d in details):
+        return "; ".join(str(d[-1]) for d in details if d and d[-1]) or str(error)
+    return str(error)
 
 
 def is_transient(reason: str, status: int | None) -> bool:

@@ -151,23 +151,27 @@ def write_seeds(tmp: Path, text: str) -> Path:
 
 def test_the_seeds_proxy_key_is_used_and_its_failures_name_it(tmp_path: Path) -> None:
     """A source's `proxy` wins over the environment; a proxy that wants a password says
-    so (407) naming the proxy; a proxy that is not there is "connection refused"."""
+    so (407, to a plain request and to a CONNECT) naming the proxy; a proxy that is not
+    there is "connection refused"."""
     with serve_sample_site(base_url="http://news.example") as site, \
             serve_proxy({("news.example", 80): ("127.0.0.1", site.port)},
                         credentials="Basic " + base64.b64encode(b"me:secret").decode()) as proxy:
         port = proxy.url.rsplit(":", 1)[1]
-        sources = [("good", f"http://me:secret@127.0.0.1:{port}", "/news.163.com/domestic/"),
-                   ("nopass", f"http://127.0.0.1:{port}", "/rss/netease-news.xml"),
-                   ("absent", "http://127.0.0.1:9", "/sitemap.xml")]
+        sources = [("good", f"http://me:secret@127.0.0.1:{port}", "http://news.example",
+                    "/news.163.com/domestic/"),
+                   ("nopass", f"http://127.0.0.1:{port}", "http://news.example",
+                    "/rss/netease-news.xml"),
+                   ("tunnel", f"http://127.0.0.1:{port}", "https://news.example", "/x.xml"),
+                   ("absent", "http://127.0.0.1:9", "http://news.example", "/sitemap.xml")]
         seeds = write_seeds(tmp_path, "".join(f"""
 [[source]]
 name = "{name}"
-start_urls = ["http://news.example{path}"]
+start_urls = ["{base}{path}"]
 allow = ['/www\\.163\\.com/(dy|news)/article/[0-9A-Z]{{16}}\\.html$']
 profile = "netease"
 max_listing_pages = 1
 proxy = "{url}"
-""" for name, url, path in sources))
+""" for name, url, base, path in sources))
         db = tmp_path / "archive.db"
         # The environment's proxy does not exist: were it used, nothing would be fetched.
         env = crawl_env({"news.example": PUBLIC}, http_proxy="http://127.0.0.1:9")
@@ -177,6 +181,9 @@ proxy = "{url}"
         f"proxy http://127.0.0.1:{port}: HTTP 407 (Proxy Authentication Required)")
     assert reasons["http://news.example/sitemap.xml"] == (
         "proxy http://127.0.0.1:9: connection refused")
+    assert reasons["https://news.example/x.xml"] == (
+        f"proxy http://127.0.0.1:{port}: CONNECT to news.example:443 answered 407 "
+        "Proxy Authentication Required")
     assert rows(db, "select count(*) from articles")[0][0] > 0  # the good source's
     assert "secret" not in result.stderr and "secret" not in json.dumps(reasons)
 

@@ -1,12 +1,16 @@
 """A crawl that cannot reach its sites says why, one line per cause, after the table,
 and prints no traceback unless --verbose: as on a machine without a network (the DNS
 stub, tests/dnsstub.py, knows no name), beside a site that is down (a closed port), a
-server that never answers (timeout) and a proxy that is not running."""
+server that never answers (timeout), a server that speaks no TLS, and a proxy that is
+not running."""
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import run_cli
@@ -22,7 +26,31 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def seeds(tmp: Path, down: int, silent: int, proxy: int) -> Path:
+@contextmanager
+def plain_http_server() -> Iterator[int]:
+    """A port that answers plain HTTP to anything: a TLS handshake with it fails."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+
+    def answer() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            with client:
+                client.recv(4096)
+                client.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def seeds(tmp: Path, down: int, silent: int, proxy: int, tls: int) -> Path:
     directory = tmp / "seeds"
     directory.mkdir()
     (directory / "s.toml").write_text(f"""
@@ -42,6 +70,11 @@ start_urls = ["http://127.0.0.1:{silent}/news/"]
 allow = ['/article/']
 
 [[source]]
+name = "tls"
+start_urls = ["https://127.0.0.1:{tls}/news/"]
+allow = ['/article/']
+
+[[source]]
 name = "proxied"
 start_urls = ["http://news.example/"]
 allow = ['/article/']
@@ -52,7 +85,7 @@ proxy = "http://127.0.0.1:{proxy}"
 
 def crawl(tmp: Path, *extra: str) -> tuple[int, list[str]]:
     down, proxy = closed_port(), closed_port()
-    with socket.socket() as silent:  # accepts connections, never answers
+    with socket.socket() as silent, plain_http_server() as tls:  # silent: never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS),
@@ -60,7 +93,7 @@ def crawl(tmp: Path, *extra: str) -> tuple[int, list[str]]:
                "NEWSARCHIVE_TEST_DNS": "{}", "COLUMNS": "200",
                **{name: "" for name in ("http_proxy", "https_proxy", "no_proxy")}}
         result = run_cli("crawl", "--db", str(tmp / "archive.db"), "--seeds",
-                         str(seeds(tmp, down, silent.getsockname()[1], proxy)), *STUB, *extra,
+                         str(seeds(tmp, down, silent.getsockname()[1], proxy, tls)), *STUB, *extra,
                          env=env)
     return result.returncode, result.stderr.splitlines()
 
@@ -83,6 +116,8 @@ def test_one_line_per_cause_and_no_traceback(tmp_path: Path) -> None:
         "or a proxy is needed (https_proxy)",
         "127.0.0.1: timed out after 2 s (1 URL): the site or the network is slow or "
         "blocked: try again later, or a proxy (https_proxy)",
+        "127.0.0.1: TLS handshake failed: wrong version number (1 URL): the secure connection "
+        "failed: a proxy or firewall intercepting https, or the site's certificate",
         proxy_line,
     ])
     assert proxy_line.startswith("news.example: proxy http://127.0.0.1:")

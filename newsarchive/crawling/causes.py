@@ -31,9 +31,10 @@ HINTS = (
     ("TLS handshake failed", "the secure connection failed: a proxy or firewall "
                              "intercepting https, or the site's certificate"),
 )
-# Loggers whose records are about failures the cause lines already report.
+# Loggers whose records are about failures the cause lines already report, and
+# Scrapy's list of components left off ("Disabled …: no NEWSARCHIVE_WARC_DIR").
 REPORTED_ELSEWHERE = ("scrapy.downloadermiddlewares.robotstxt",
-                      "scrapy.downloadermiddlewares.retry")
+                      "scrapy.downloadermiddlewares.retry", "scrapy.middleware")
 
 
 def _hint(reason: str) -> str | None:
