@@ -14,7 +14,7 @@ from typing import Any
 import trafilatura
 from lxml.html import HtmlElement
 
-from pipelines.pagekind import Verdict, classify
+from pipelines.pagekind import Verdict, classify, declares_article
 
 # Where a <title> joins the headline to the site's name: "标题_教育频道_中国青年网",
 # "标题--时政--人民网", "Headline | The Site", "Headline - The Site".
@@ -54,7 +54,9 @@ class Attempt:
     verdict: Verdict
 
 
-def attempt(tree: HtmlElement, url: str, anchors: set[str], mode: str) -> Attempt:
+def attempt(
+    tree: HtmlElement, url: str, anchors: set[str], mode: str, declared: bool = False
+) -> Attempt:
     # No image mode: it makes trafilatura choose other blocks (0.955 on scrapinghub).
     try:
         doc = trafilatura.bare_extraction(
@@ -63,7 +65,8 @@ def attempt(tree: HtmlElement, url: str, anchors: set[str], mode: str) -> Attemp
     except Exception:  # trafilatura on hostile markup: this mode found nothing
         doc = None
     text = text_lines(getattr(doc, "text", None))
-    return Attempt(mode, doc, text, classify(text, anchors, getattr(doc, "title", None)))
+    title = getattr(doc, "title", None)
+    return Attempt(mode, doc, text, classify(text, anchors, title, declared))
 
 
 def best_attempt(
@@ -74,14 +77,15 @@ def best_attempt(
     trafilatura works on a copy: the page tree stays intact between attempts and for
     the metadata and images read afterwards.
     """
-    tried = [attempt(tree, url, anchors, "precision")]
+    declared = declares_article(tree)
+    tried = [attempt(tree, url, anchors, "precision", declared)]
     if tried[0].verdict.article:
         if len(tried[0].text) >= SLIVER_CHARS:
             return tried[0], tried
-        tried.append(attempt(tree, url, anchors, "default"))
+        tried.append(attempt(tree, url, anchors, "default", declared))
         return fuller_of(tried[0], tried[1]), tried
     for mode in ("default", "recall"):
-        tried.append(attempt(tree, url, anchors, mode))
+        tried.append(attempt(tree, url, anchors, mode, declared))
         if tried[-1].verdict.article:
             return tried[-1], tried
     return None, tried

@@ -8,11 +8,16 @@ article. It must not lose a real article (a monitor that drops one is worse than
 that keeps a stray listing), so an article needs only one of two kinds of evidence:
 
 - a prose line: a run of at least `MIN_PROSE` characters that is not the text of a link
-  (headlines are links; paragraphs are not, though they may contain some), or
+  (headlines are links; paragraphs are not, though they may contain some) and, in a
+  Chinese or Japanese text, has a clause mark (，。；、), or
 - enough prose in short lines: at least `MIN_LETTERS` letters outside links, in lines
-  that are mostly not links and mostly not repeated (Chinese news in short paragraphs).
+  that are mostly not links, mostly not repeated and, in CJK, mostly sentences (Chinese
+  news in short paragraphs).
 
-Short texts announcing an error or a deletion are notices whatever their length.
+A page whose metadata declares an article (og:type, a publish time, schema.org markup:
+`DECLARES_ARTICLE`) needs only `MIN_LETTERS_DECLARED` letters of sentences: a brief of
+three sentences is still news. Short texts announcing an error or a deletion are
+notices whatever the page declares.
 Measured on real listing pages and article sets: docs/extraction-quality.md
 (`bench/generic_path.py` reproduces the figures).
 """
@@ -41,6 +46,26 @@ NOTICE = re.compile(
     r"|已下线|无法访问|访问的页面",
     re.I,
 )
+# Chinese (and Japanese) prose has clause marks; headlines, menus and captions mostly do
+# not. In a CJK text a prose run needs one, and an article of short paragraphs needs
+# MIN_SENTENCES of its characters in lines that have one (a portal's home page rendered
+# without its links is headlines, channel names and counters).
+_CLAUSE = re.compile(r"[，。；、]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+MIN_SENTENCES = 0.5
+# A page that declares itself an article (og:type article or news, a publish time in its
+# metadata, schema.org Article markup) needs less: MIN_LETTERS_DECLARED letters of
+# sentences, as in a three-sentence brief. Listing pages do not declare a publish time.
+MIN_LETTERS_DECLARED = 50
+DECLARES_ARTICLE = (
+    '//meta[@property="og:type"][contains(@content, "article") or @content="news"]'
+    ' | //meta[@property="article:published_time"]'
+    ' | //*[@itemprop="datePublished" or @itemprop="articleBody"]'
+    ' | //meta[translate(@name, "PUBLISHDATE", "publishdate") = "publishdate"'
+    ' or translate(@name, "PUBDATE", "pubdate") = "pubdate"]'
+    ' | //script[@type="application/ld+json"][contains(., "NewsArticle")'
+    ' or contains(., \'"Article"\') or contains(., "BlogPosting")]'
+)
 # Links shorter than this are words inside prose ("here", "他说") as often as headlines.
 _MIN_ANCHOR = 4
 _LETTER = re.compile(r"[^\W\d_]")
@@ -57,6 +82,8 @@ class Verdict:
     letters: int = 0  # letters outside links
     link_share: float = 0.0  # characters inside links / all characters
     distinct: float = 1.0  # distinct lines / lines
+    sentences: float = 1.0  # CJK text: characters outside links in lines with a clause mark
+    declared: bool = False  # the page's metadata says it is an article
 
 
 def anchor_texts(tree: HtmlElement) -> set[str]:
@@ -87,11 +114,19 @@ class _Links:
         return [part.strip(" -|·•") for part in rest.split(_MARK)]
 
     def cells(self, line: str) -> list[str]:
-        """Table rows come as "| cell | cell |": each cell on its own, links cut out."""
-        return [part for cell in line.split("|") for part in self.outside(cell.strip())]
+        """Table rows come as "| cell | cell |": each cell's text outside links (a
+        paragraph with links inside is still one paragraph; a headline is nothing)."""
+        return ["".join(self.outside(cell.strip())) for cell in line.split("|")]
 
 
-def classify(text: str, anchors: set[str], title: str | None = None) -> Verdict:
+def declares_article(tree: HtmlElement) -> bool:
+    """Whether the page's metadata says it is an article (see DECLARES_ARTICLE)."""
+    return bool(tree.xpath(DECLARES_ARTICLE))
+
+
+def classify(
+    text: str, anchors: set[str], title: str | None = None, declared: bool = False
+) -> Verdict:
     """Whether `text` (trafilatura's, one paragraph a line) is an article of its page."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
@@ -99,21 +134,29 @@ def classify(text: str, anchors: set[str], title: str | None = None) -> Verdict:
         return Verdict(False, ("empty: no text",))
     links = _Links(anchors)
     notice = NOTICE.search(text) or NOTICE.search(title or "")
+    sample = text[:3000]
+    cjk = len(_CJK.findall(sample)) * 4 >= len(_LETTER.findall(sample))
+
+    def prose(part: str) -> int:
+        return len(part) if not cjk or _CLAUSE.search(part) else 0
+
     if not notice:  # the cheap way first: most articles' longest line is prose
         for line in sorted(lines, key=len, reverse=True):
             if len(line) < MIN_PROSE:
                 break
-            longest = max(map(len, links.cells(line)), default=0)
+            longest = max(map(prose, links.cells(line)), default=0)
             if longest >= MIN_PROSE:
-                return Verdict(True, (), longest_prose=longest)
-    parts = [links.cells(line) for line in lines]
+                return Verdict(True, (), longest_prose=longest, declared=declared)
+    parts = [part for line in lines for part in links.cells(line)]
     total = sum(map(len, lines))
-    outside = sum(len(part) for cells in parts for part in cells)
+    outside = sum(map(len, parts))
     features = {
-        "longest_prose": max((len(part) for cells in parts for part in cells), default=0),
-        "letters": sum(len(_LETTER.findall(part)) for cells in parts for part in cells),
+        "longest_prose": max(map(prose, parts), default=0),
+        "letters": sum(len(_LETTER.findall(part)) for part in parts),
         "link_share": round(1 - outside / total, 3),
         "distinct": round(len(set(lines)) / len(lines), 3),
+        "sentences": round(sum(map(prose, parts)) / outside, 3) if cjk and outside else 1.0,
+        "declared": declared,
     }
     return _decide(notice, features, len(lines))
 
@@ -130,14 +173,19 @@ def _decide(notice: re.Match[str] | None, features: dict, lines: int) -> Verdict
     # No prose line: an article of short paragraphs still has plenty of letters outside
     # links, in lines that are not one widget repeated.
     reasons = [
-        f"no prose line: the longest run outside links is {longest} characters (< {MIN_PROSE})"
+        f"no prose line: the longest prose run outside links is {longest} characters"
+        f" (< {MIN_PROSE})"
     ]
-    if letters < MIN_LETTERS:
-        reasons.append(f"little prose: {letters} letters outside links (< {MIN_LETTERS})")
+    least = MIN_LETTERS_DECLARED if features["declared"] else MIN_LETTERS
+    if letters < least:
+        reasons.append(f"little prose: {letters} letters outside links (< {least})")
     if share >= MAX_LINK_SHARE:
         reasons.append(f"headlines: {share:.0%} of the text is link text")
     if distinct < MIN_DISTINCT:
         reasons.append(f"repeated: {round(distinct * lines)} distinct lines of {lines}")
+    if features["sentences"] < MIN_SENTENCES:
+        reasons.append(f"no sentences: {features['sentences']:.0%} of the text outside links"
+                       " is in lines with a clause mark (，。；、)")
     if len(reasons) == 1:  # short paragraphs, but an article
         return Verdict(True, (), **features)
     return Verdict(False, tuple(reasons), **features)

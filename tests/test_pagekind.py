@@ -9,7 +9,7 @@ from lxml.html import document_fromstring
 
 from pipelines.extract import explain, extract_article
 from pipelines.generic import SLIVER_CHARS, Attempt, fuller_of
-from pipelines.pagekind import MIN_PROSE, anchor_texts, classify
+from pipelines.pagekind import MIN_PROSE, anchor_texts, classify, declares_article
 
 URL = "https://example.org/news/story.html"
 HEADLINES = [f"第{i}条新闻标题：某地召开会议部署工作" for i in range(20)]
@@ -139,3 +139,70 @@ def test_a_precision_sliver_loses_to_the_default_article() -> None:
     # ... or is no article.
     widget = _attempt("default", "\n".join(["分享至好友和朋友圈", "扫码"] * 200))
     assert fuller_of(sliver, widget) is sliver
+
+
+def test_a_chinese_headline_is_not_prose_without_a_clause_mark() -> None:
+    # A portal home page whose top story is not a link in the saved page: a 50-character
+    # headline, channel names and counters. Chinese prose has ，or 。; headlines need not.
+    headline = ("00后比90后少了4700万！这些大省出手了！"
+                "专家：人口负增长拐点或在2027年前到来 多地出台新政")
+    assert len(headline) >= MIN_PROSE
+    menu = ["要闻", "北京", "娱乐", "体育", "军事", "国际", "科技", "财经", "分享", "QQ空间"]
+    verdict = classify("\n".join([*menu, headline, "21世纪经济报道", "9小时前", "845"]), set())
+    assert not verdict.article
+    assert any(r.startswith("no sentences") for r in verdict.reasons)
+    # the same length of real prose is an article
+    prose = ("记者从市里获悉，当天下午有关部门召开会议，"
+             "研究部署下一阶段的防汛抗旱和安全生产工作，要求各区县落实责任。")
+    assert classify("\n".join([*menu, prose]), set()).article
+
+
+def test_short_chinese_lines_without_sentences_are_not_an_article() -> None:
+    menu = [f"{city}新闻频道{i}" for i in range(10) for city in ("北京", "上海", "广州", "深圳")]
+    verdict = classify("\n".join(menu), set())
+    assert verdict.letters >= 200 and verdict.distinct == 1.0
+    assert not verdict.article and verdict.sentences == 0.0
+
+
+BRIEF = ("北京时间5月20日，步行者130-109战胜尼克斯，大比分4-3晋级东部决赛。\n"
+         "尼克斯官方宣布，布伦森第三节遭遇左手骨折，本场比赛不会回归。\n"
+         "布伦森全场出战29分钟，17中6得到17分9助攻。")
+
+
+def test_a_brief_is_an_article_when_the_page_declares_one() -> None:
+    # Three sentences, none of 50 characters: too little for a page that says nothing
+    # about itself, enough for one whose metadata declares an article.
+    assert not classify(BRIEF, set()).article
+    assert classify(BRIEF, set(), declared=True).article
+    assert not classify("抱歉，您访问的页面不存在", set(), declared=True).article
+
+
+@pytest.mark.parametrize(
+    ("head", "declared"),
+    [
+        ('<meta property="og:type" content="article">', True),
+        ('<meta property="og:type" content="news">', True),
+        ('<meta itemprop="datePublished" content="2024-05-20 06:48">', True),
+        ('<meta name="publishdate" content="2024-05-15">', True),
+        ('<script type="application/ld+json">{"@type": "NewsArticle"}</script>', True),
+        ('<meta property="og:type" content="website">', False),
+        ("", False),
+    ],
+)
+def test_pages_that_declare_an_article(head: str, declared: bool) -> None:
+    paragraphs = "".join(f"<p>{line}</p>" for line in BRIEF.splitlines())
+    html = f"<html><head>{head}</head><body>{paragraphs}</body></html>"
+    assert declares_article(document_fromstring(html)) is declared
+    article = extract_article(html.encode(), URL)
+    assert (article is not None) is declared
+    if article is not None:
+        assert "布伦森全场出战29分钟" in article["text"]
+
+
+def test_a_paragraph_with_links_inside_is_one_paragraph() -> None:
+    # Links to 河北省遵化市 and 无人驾驶农机 cut the paragraph into runs under 50 characters;
+    # what is outside the links is still a paragraph of prose.
+    line = ("眼下，植保无人机、无人驾驶农机等在河北省遵化市的田间地头忙碌，助力农业生产。"
+            "近年来，河北省遵化市积极推行农机无人驾驶耕种和无人机植保作业等数字农机服务工作。")
+    verdict = classify(line, _anchors(["河北省遵化市", "无人驾驶农机"]))
+    assert verdict.article and verdict.longest_prose >= MIN_PROSE
