@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import select
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +28,7 @@ from browse_data import (
     REFERENCE_DIR,
     REFERENCE_TITLE,
     build_archive,
+    free_port,
     near_copy,
     other_articles,
     revise_marathon,
@@ -370,3 +375,33 @@ def test_times_are_shown_in_beijing_time_and_a_day_alone_as_a_day() -> None:
     assert beijing_time("2019-06-12") == "2019-06-12"
     assert beijing_time("2025-11-14T07:16:49") == "2025-11-14 07:16"
     assert beijing_time("soon") == "soon" and beijing_time(None) is None
+
+
+def test_root_sign_in_url_opens_the_archive(archive: tuple[Path, dict]) -> None:
+    """--root: datasette prints a one-time sign-in URL; until it is opened, every page is
+    403. (On 127.0.0.1 here: --root locks a loopback archive just the same.)"""
+    path, _ = archive
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from newsarchive.cli import main; main()", "serve",
+         "--db", str(path), "--port", str(port), "--root"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 120)
+        assert ready, "no sign-in URL printed within 120 s"
+        line = process.stdout.readline()
+        assert re.fullmatch(rf"http://127\.0\.0\.1:{port}/-/auth-token\?token=\w+\n", line)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=120) as client:
+            for _ in range(600):  # the URL is printed before the server listens
+                try:
+                    assert client.get("/").status_code == 403
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            assert client.get(line.strip()).status_code == 302
+            assert REFERENCE_TITLE in client.get("/").text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
