@@ -343,11 +343,11 @@ def test_password_sign_in_guards_every_page(archive: tuple[Path, dict], tmp_path
     path, ids = archive
     env = {"NEWSARCHIVE_PASSWORD_HASH": hash_password("correct horse")}
     with serving(path, "--user", "editor", env=env) as base:
-        assert httpx.get(f"{base}/robots.txt").text == "User-agent: *\nDisallow: /"
+        assert httpx.get(f"{base}/robots.txt", timeout=120).text == "User-agent: *\nDisallow: /"
         guarded = ["/", f"/archive/articles/{ids['reference']}", "/-/search?q=乌镇",
                    "/-/trends?q=乌镇", "/archive/-/pages/1/raw", "/archive/articles.json"]
         for url in guarded:
-            response = httpx.get(base + url)
+            response = httpx.get(base + url, timeout=120)
             assert response.status_code == 403, url
             assert "乌镇" not in response.text and REFERENCE_TITLE not in response.text
         # Generous timeouts: the first search loads jieba's dictionary, on a loaded machine.
