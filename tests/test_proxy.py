@@ -278,3 +278,23 @@ def test_named_hosts_and_proxies_may_be_local() -> None:
     allow_local_name("intranet.corp")
     assert answer_refusal("intranet.corp", "10.0.0.5") is None
     assert answer_refusal("INTRANET.corp.", "10.0.0.5") is None
+
+
+def test_no_proxy_reaches_its_hosts_directly(tmp_path: Path) -> None:
+    """no_proxy names the hosts the environment's proxy is not for: here the sample site,
+    while http_proxy points at a proxy that is not running."""
+    with serve_sample_site() as site:
+        seeds = write_seeds(tmp_path, f"""
+[[source]]
+name = "direct"
+start_urls = ["{site.base_url}/news.163.com/domestic/"]
+allow = ['/www\\.163\\.com/(dy|news)/article/[0-9A-Z]{{16}}\\.html$']
+profile = "netease"
+max_listing_pages = 1
+""")
+        db = tmp_path / "archive.db"
+        env = crawl_env({}, http_proxy="http://127.0.0.1:9", no_proxy="127.0.0.1")
+        result = run_cli("crawl", "--db", str(db), "--seeds", str(seeds), *FAST, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rows(db, "select count(*) from articles")[0][0] > 0
+    assert rows(db, "select count(*) from failures where reason like 'proxy %'") == [(0,)]
