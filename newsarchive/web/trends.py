@@ -138,6 +138,8 @@ def health_chart(data: list[dict[str, Any]]) -> dict[str, Any]:
                 "y": {"field": "share", "type": "quantitative", "title": None,
                       "axis": {"format": ".0%"}, "scale": {"domain": [0, 1]}},
                 "color": {"field": "measure", "type": "nominal"},
+                # Dashed differently too: measures at the same share draw over each other.
+                "strokeDash": {"field": "measure", "type": "nominal"},
             },
         },
     }
