@@ -4,7 +4,9 @@ Decode once, parse once (lxml), then either
 - the site profile's template: read the metadata off the tree, prune the body
   container (template drops + hidden elements), collect its images, and hand that
   subtree alone to trafilatura for the paragraphs; or
-- no profile / no template matched: plain trafilatura with its own metadata.
+- no profile / no template matched: plain trafilatura with its own metadata, in
+  precision, default, then recall mode until a mode's text reads as an article
+  (`pipelines.generic`, `pipelines.pagekind`); `explain` says how each mode was judged.
 
 No module-level mutable state, picklable arguments and results: this runs in
 process-pool workers. Malformed input gives None, never an exception.
