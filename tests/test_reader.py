@@ -405,3 +405,13 @@ def test_root_sign_in_url_opens_the_archive(archive: tuple[Path, dict]) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_hostile_query_is_text_everywhere(archive: tuple[Path, dict]) -> None:
+    path, _ = archive
+    query = "</script><script>alert(1)</script>乌镇"
+    for url in (f"/-/search?q={query}", f"/-/trends?q={query}", f"/-/trends?q={query}&days=x"):
+        html = page(path, url.replace("<", "%3C").replace(">", "%3E"))
+        assert "<script>alert(1)" not in html, url
+    specs = chart_specs(page(path, "/-/trends?q=" + query.replace("<", "%3C")))
+    assert specs["matches"]["title"] == f"Articles matching {query} per day"
