@@ -45,14 +45,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import redis  # noqa: E402
 import scrapy  # noqa: E402
-from generated_site import generate_site  # noqa: E402
+from generated_site import HANZI, generate_site, paragraph  # noqa: E402
 from redis_server import redis_server  # noqa: E402
 
 from crawler.cluster.frontier import LeasedQueue, Leases  # noqa: E402
 from crawler.cluster.keys import Keys, url_digest  # noqa: E402
 from crawler.cluster.spider import ClusterNewsSpider  # noqa: E402
 from newsarchive.cluster.runs import start_run, wait_for_runs  # noqa: E402
-from newsarchive.demo.samplesite import load_routes, serve_sample_site  # noqa: E402
+from newsarchive.demo.samplesite import Route, load_routes, serve_sample_site  # noqa: E402
 
 SEEDS = """
 [[source]]
@@ -81,12 +81,14 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-def build_site(work: Path, site: object, pages: int, latency: float, warm: int) -> Path:
+def build_site(work: Path, site: object, pages: int, latency: float, warm: int,
+               light: bool = False) -> Path:
     """The benchmark's pages and a warm-up's, under two sources; their seeds."""
     seeds = work / "seeds"
     seeds.mkdir()
     for name, count in (("bench", pages), ("warmup", warm)):
-        routes = load_routes(_generated(work / name, count, name))
+        routes = (_light(work / name, count, name) if light
+                  else load_routes(_generated(work / name, count, name)))
         site.routes[f"/{name}-sitemap.xml"] = routes.pop("/sitemap.xml")  # type: ignore[attr-defined]
         for route in routes.values():
             route.delay = latency
@@ -94,6 +96,35 @@ def build_site(work: Path, site: object, pages: int, latency: float, warm: int) 
         (seeds / f"{name}.toml").write_text(
             SEEDS.format(name=name, base=site.base_url), "utf-8")  # type: ignore[attr-defined]
     return seeds
+
+
+def _light(directory: Path, count: int, name: str) -> dict[str, Route]:
+    """Small article pages (~2 KB: a title and five paragraphs) under the same URL
+    pattern: little CPU a page, so that the latency is what the nodes wait on."""
+    import random
+
+    directory.mkdir(parents=True)
+    routes: dict[str, Route] = {}
+    locs = []
+    for n in range(count):
+        rng = random.Random(f"{name}{n}")
+        docid = f"{name[:5].upper()}{n:011d}"
+        title = "".join(rng.choice(HANZI) for _ in range(16))
+        body = "".join(f"<p>{paragraph(rng)}</p>" for _ in range(5))
+        page = directory / f"{n}.html"
+        page.write_text(f"<html><head><meta charset='utf-8'><title>{title}</title></head>"
+                        f"<body><article><h1>{title}</h1>{body}</article></body></html>",
+                        "utf-8")
+        path = f"/www.163.com/dy/article/{docid}.html"
+        routes[path] = Route(page, 200, {"Content-Type": "text/html; charset=utf-8"})
+        locs.append(f"<url><loc>{{base}}{path}</loc></url>")
+    sitemap = directory / "sitemap.xml"
+    sitemap.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
+                       f'"http://www.sitemaps.org/schemas/sitemap/0.9">{"".join(locs)}'
+                       "</urlset>", "utf-8")
+    routes["/sitemap.xml"] = Route(sitemap, 200, {"Content-Type": "application/xml"},
+                                   template=True)
+    return routes
 
 
 def _generated(directory: Path, count: int, name: str) -> Path:
@@ -185,12 +216,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--memory-count", type=int, default=100_000)
+    parser.add_argument("--light", action="store_true",
+                        help="small pages (~2 KB) instead of the 76 KB NetEase ones: "
+                             "little CPU a page, for a loaded machine")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp, \
             serve_sample_site() as site, redis_server(Path(tmp) / "redis") as url:
         work = Path(tmp)
-        seeds = build_site(work, site, args.pages, args.latency, 8 * max(args.workers))
-        print(f"{args.pages} pages, {args.latency * 1000:.0f} ms each, "
+        seeds = build_site(work, site, args.pages, args.latency, 8 * max(args.workers),
+                           args.light)
+        print(f"{args.pages} {'light' if args.light else 'NetEase'} pages, "
+              f"{args.latency * 1000:.0f} ms each, "
               f"CONCURRENT_REQUESTS={args.concurrency} per process, {os.cpu_count()} cores "
               "(shared with others: compare within this run)")
         baseline = single_machine(work, seeds, args.pages, args.concurrency)
