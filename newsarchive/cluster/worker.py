@@ -14,7 +14,7 @@ from crawler.cluster.spider import ClusterNewsSpider
 
 
 def worker_settings(redis_url: str, seeds_dir: Path, *, workers: int = 0,
-                    node: str | None = None, prefix: str | None = None,
+                    node: str | None = None,
                     overrides: dict[str, Any] | None = None) -> Any:
     """crawler/settings.py, then the cluster's settings, then the command line's."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
@@ -24,8 +24,6 @@ def worker_settings(redis_url: str, seeds_dir: Path, *, workers: int = 0,
              "NEWSARCHIVE_EXTRACT_WORKERS": workers}
     if node:
         given["NEWSARCHIVE_NODE"] = node
-    if prefix:
-        given["NEWSARCHIVE_CLUSTER_PREFIX"] = prefix
     settings.setdict({**given, **(overrides or {})}, priority="cmdline")
     settings.set("SCHEDULER_QUEUE_KEY",
                  settings.get("NEWSARCHIVE_CLUSTER_PREFIX") + ":requests", priority="cmdline")

@@ -17,10 +17,8 @@ from archive import resolve_db_path
 REDIS_OPTION = click.option(
     "--redis", "redis_url", required=True, envvar="NEWSARCHIVE_REDIS", metavar="URL",
     help="The cluster's Redis: redis://[:PASSWORD@]HOST:6379/0, rediss:// for TLS "
-         "(default: $NEWSARCHIVE_REDIS).")
-PREFIX_OPTION = click.option(
-    "--prefix", default="newsarchive", show_default=True,
-    help="Prefix of the cluster's Redis keys: two clusters can share one Redis.")
+         "(default: $NEWSARCHIVE_REDIS). Two clusters on one Redis: two database "
+         "numbers (/0, /1).")
 
 
 def _parse_overrides(overrides: tuple[str, ...]) -> dict[str, str]:
@@ -52,10 +50,9 @@ def _connect(redis_url: str) -> Any:
               help="Extraction processes (default: one per core).")
 @click.option("--node", help="This node's name in the archive's pages.node (default: "
               "HOST:PID).")
-@PREFIX_OPTION
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting, e.g. -s NEWSARCHIVE_HOST_DELAY=2.")
-def worker(redis_url: str, seeds_dir: Path, workers: int, node: str | None, prefix: str,
+def worker(redis_url: str, seeds_dir: Path, workers: int, node: str | None,
            overrides: tuple[str, ...]) -> None:
     """Run a crawl node until stopped: take requests from the shared frontier in Redis,
     fetch, extract, and send each result to the archive writer through Redis.
@@ -78,7 +75,7 @@ def worker(redis_url: str, seeds_dir: Path, workers: int, node: str | None, pref
     except SeedsError as exc:
         raise click.ClickException(str(exc)) from None
     run_worker(worker_settings(redis_url, seeds_dir, workers=workers, node=node,
-                               prefix=prefix, overrides=_parse_overrides(overrides)))
+                               overrides=_parse_overrides(overrides)))
 
 
 @click.command()
@@ -93,10 +90,9 @@ def worker(redis_url: str, seeds_dir: Path, workers: int, node: str | None, pref
 @click.option("--claim-after", type=float, default=60.0, show_default=True,
               help="Seconds after which a result given to a writer that did not "
                    "acknowledge it (it died) is taken over.")
-@PREFIX_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Log each run closed and each claim.")
 def store(redis_url: str, db: Path | None, seeds_dir: Path, consumer: str | None,
-          claim_after: float, prefix: str, verbose: bool) -> None:
+          claim_after: float, verbose: bool) -> None:
     """Be the cluster's one archive writer, until stopped: store each result the nodes
     send, as a crawl does (same transaction, dedup, search index), acknowledging it
     after the commit; close each run when it is done.
@@ -110,7 +106,6 @@ def store(redis_url: str, db: Path | None, seeds_dir: Path, consumer: str | None
         newsarchive store --redis redis://:secret@10.0.0.5:6379/0 --db /srv/news/archive.db
     """
     from crawler.cluster.frontier import node_name
-    from crawler.cluster.keys import Keys
     from crawler.seeds import SeedsError, load_seeds
     from newsarchive.cluster.writer import ClusterWriter
 
@@ -121,8 +116,7 @@ def store(redis_url: str, db: Path | None, seeds_dir: Path, consumer: str | None
     except SeedsError as exc:
         raise click.ClickException(str(exc)) from None
     writer = ClusterWriter(_connect(redis_url), resolve_db_path(db), sources,
-                           consumer=consumer or node_name(), keys=Keys(prefix),
-                           claim_after=claim_after)
+                           consumer=consumer or node_name(), claim_after=claim_after)
     stopping: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, _frame: stopping.append(number))
@@ -132,8 +126,7 @@ def store(redis_url: str, db: Path | None, seeds_dir: Path, consumer: str | None
     Console(stderr=True).print(f"stopped: {writer.stored} results stored")
 
 
-def crawl_on_cluster(selected: list[Any], redis_url: str, db: Path, wait: bool,
-                     prefix: str = "newsarchive") -> None:
+def crawl_on_cluster(selected: list[Any], redis_url: str, db: Path, wait: bool) -> None:
     """`newsarchive crawl --redis`: queue the sources' runs; with `wait`, report them
     once the writer has closed them (exit 1 if one failed)."""
     from crawler.cluster.keys import Keys
@@ -141,7 +134,7 @@ def crawl_on_cluster(selected: list[Any], redis_url: str, db: Path, wait: bool,
     from newsarchive.commands.report import runs_table
 
     console = Console(stderr=True)
-    server, keys = _connect(redis_url), Keys(prefix)
+    server, keys = _connect(redis_url), Keys()
     runs = [start_run(server, source, keys=keys, db=db) for source in selected]
     for run in runs:
         console.print(f"queued run {run}")
