@@ -423,3 +423,14 @@ def test_slots_are_named_alike_by_every_scheduler() -> None:
     cron = parse_schedule("*/15 * * * *")
     assert slot_of(cron, at) == slot_of(cron, at.replace(minute=14, second=59)) == \
         f"c{int(at.replace(minute=0).timestamp())}"
+
+
+def test_printed_redis_urls_hide_the_password(tmp_path: Path) -> None:
+    from newsarchive.commands.cluster import shown
+
+    assert shown("redis://:secret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
+    assert shown("rediss://user:secret@h:6380/1") == "rediss://user:***@h:6380/1"
+    result = run_cli("store", "--redis", "redis://:secret@127.0.0.1:9/0", "--db",
+                     str(tmp_path / "a.db"))
+    assert result.returncode != 0 and "cannot reach Redis at redis://:***@127.0.0.1:9/0" \
+        in result.stderr and "secret" not in result.stderr

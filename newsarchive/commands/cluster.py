@@ -31,7 +31,20 @@ def _parse_overrides(overrides: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
-def _connect(redis_url: str) -> Any:
+def shown(redis_url: str) -> str:
+    """The URL as printed: without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    if parts.password is None:
+        return redis_url
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+def connect_or_fail(redis_url: str) -> Any:
+    """A Redis client, or a clear error naming the URL (its password hidden)."""
     import redis
 
     from newsarchive.cluster.runs import connect
@@ -39,7 +52,7 @@ def _connect(redis_url: str) -> Any:
     try:
         return connect(redis_url)
     except (redis.RedisError, ValueError) as exc:
-        raise click.ClickException(f"cannot reach Redis at {redis_url}: {exc}") from None
+        raise click.ClickException(f"cannot reach Redis at {shown(redis_url)}: {exc}") from None
 
 
 @click.command()
@@ -69,7 +82,7 @@ def worker(redis_url: str, seeds_dir: Path, workers: int, node: str | None,
     from crawler.seeds import SeedsError, load_seeds
     from newsarchive.cluster.worker import run_worker, worker_settings
 
-    _connect(redis_url).close()
+    connect_or_fail(redis_url).close()
     try:
         load_seeds(seeds_dir)  # a bad seeds file stops here, not in every callback
     except SeedsError as exc:
@@ -115,12 +128,12 @@ def store(redis_url: str, db: Path | None, seeds_dir: Path, consumer: str | None
         sources = {s.name: s for s in load_seeds(seeds_dir)} if seeds_dir.is_dir() else {}
     except SeedsError as exc:
         raise click.ClickException(str(exc)) from None
-    writer = ClusterWriter(_connect(redis_url), resolve_db_path(db), sources,
+    writer = ClusterWriter(connect_or_fail(redis_url), resolve_db_path(db), sources,
                            consumer=consumer or node_name(), claim_after=claim_after)
     stopping: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, _frame: stopping.append(number))
-    Console(stderr=True).print(f"storing results from {redis_url} into "
+    Console(stderr=True).print(f"storing results from {shown(redis_url)} into "
                                f"{resolve_db_path(db)} (Ctrl-C to stop)")
     writer.run(stop=lambda: bool(stopping))
     Console(stderr=True).print(f"stopped: {writer.stored} results stored")
@@ -134,7 +147,7 @@ def crawl_on_cluster(selected: list[Any], redis_url: str, db: Path, wait: bool) 
     from newsarchive.commands.report import runs_table
 
     console = Console(stderr=True)
-    server, keys = _connect(redis_url), Keys()
+    server, keys = connect_or_fail(redis_url), Keys()
     runs = [start_run(server, source, keys=keys, db=db) for source in selected]
     for run in runs:
         console.print(f"queued run {run}")
@@ -146,6 +159,6 @@ def crawl_on_cluster(selected: list[Any], redis_url: str, db: Path, wait: bool) 
              "articles_new": int(s.get("articles_new", 0)),
              "duplicates": int(s.get("duplicates", 0)), "failures": int(s.get("failures", 0))}
             for s in states.values()]
-    console.print(runs_table(rows, title=f"cluster crawl into {db} (via {redis_url})"))
+    console.print(runs_table(rows, title=f"cluster crawl into {db} (via {shown(redis_url)})"))
     if any(s["status"] != "ok" for s in states.values()):
         sys.exit(1)

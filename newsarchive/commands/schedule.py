@@ -119,12 +119,9 @@ def schedule(db: Path | None, seeds_dir: Path, jobs_db: Path | None, log_file: P
                         misfire_grace=misfire_grace, workers=workers, check_seeds=check_seeds,
                         overrides=overrides, redis_url=redis_url)
     if redis_url:
-        from newsarchive.cluster.runs import connect
+        from newsarchive.commands.cluster import connect_or_fail
 
-        try:
-            connect(redis_url).close()
-        except Exception as exc:
-            raise click.ClickException(f"cannot reach Redis at {redis_url}: {exc}") from None
+        connect_or_fail(redis_url).close()
     try:
         SchedulerService(settings).serve()
     except SeedsError as exc:
