@@ -20,6 +20,15 @@ A query is cut the same way, so the same words in the same context give the same
 sequence: each whitespace-separated chunk (or "quoted phrase") of the query becomes one
 FTS5 phrase, and all chunks must match (AND). Matching is by words, not substrings: 联网小镇
 does not find 互联网小镇, since the text's words are 互联网 / 小镇.
+
+Between chunks, `OR` (in capitals) makes either chunk enough, binding tighter than the
+implicit AND (`龙湖 OR 万科 地产` is 龙湖 or 万科, and 地产), and a chunk written `-word`
+or `-"a phrase"` excludes the articles holding it. A watch (archive/watches.py) matches
+with the same expression.
+
+Both the index and the query are folded first (archive/textfold.py): Traditional script
+to Simplified (OpenCC), full-width forms to half-width (NFKC), so 烏鎮 finds 乌镇. The
+fold keeps every character one character, so highlights are put back on the original.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from archive.textfold import fold, restore
+
 if TYPE_CHECKING:
     import jieba
 
@@ -46,7 +57,8 @@ HL_OPEN = "\ue000"
 HL_CLOSE = "\ue001"
 _RESERVED = str.maketrans("", "", SEP + SUB + HL_OPEN + HL_CLOSE)
 _WORDISH = re.compile(r"\w")  # a token FTS5 would keep: it has a letter or digit
-_CHUNK = re.compile(r'"([^"]*)"?|(\S+)')  # a "quoted phrase" (maybe unclosed) or a bare chunk
+# A chunk of a query: maybe "-" (exclude), then a "quoted phrase" (maybe unclosed) or a word.
+_CHUNK = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 
 Db = sqlite_utils.Database | sqlite3.Connection
 # ((title, text), (segment(title), segment(text))): texts with their indexed form.
@@ -72,7 +84,7 @@ def tokens(text: str) -> Iterator[tuple[str, bool]]:
     the extra sub-words.
     """
     dt = tokenizer()
-    for word in dt.cut(text):
+    for word in dt.cut(fold(text)):
         if len(word) > 2:
             for i in range(len(word) - 1):
                 if dt.FREQ.get(word[i:i + 2]):
@@ -128,24 +140,56 @@ def unsegment(indexed: str) -> str:
 
 
 def to_match(query: str) -> str:
-    """An FTS5 MATCH expression for what a user typed: each chunk a phrase, all required.
+    """An FTS5 MATCH expression for what a user typed (see the module's docstring).
 
-    Never raises and never returns FTS5 syntax errors: every token is quoted, so the user's
-    OR, NOT, *, ( or : are searched for as words (or dropped, being punctuation). A query
-    with no words at all gives '""', which matches nothing.
+    Never raises and never returns FTS5 syntax errors: every word is quoted, so only the
+    query's OR and leading "-" are operators; FTS5's own NOT, *, ( or : are searched for
+    as words (or dropped, being punctuation). A query with nothing to find (no words, or
+    only excluded ones) gives '""', which matches nothing.
     """
-    return " AND ".join(phrases(query)) or '""'
+    groups, excluded = parse_query(query)
+    if not groups:
+        return '""'
+    expression = " AND ".join(f"({' OR '.join(group)})" if len(group) > 1 else group[0]
+                              for group in groups)
+    if excluded:
+        expression = f"({expression}) NOT ({' OR '.join(excluded)})"
+    return expression
+
+
+def parse_query(query: str) -> tuple[list[list[str]], list[str]]:
+    """(groups, excluded): the phrases of which one of each group must match, and the
+    phrases none of which may; each a quoted FTS5 phrase of segmented words."""
+    groups: list[list[str]] = []
+    excluded: list[str] = []
+    join_next = False
+    for minus, quoted, bare in _CHUNK.findall(query or ""):
+        if bare == "OR" and not minus and not quoted:
+            join_next = bool(groups)
+            continue
+        phrase = _phrase(quoted or bare)
+        if phrase is None:
+            continue
+        if minus:
+            excluded.append(phrase)
+        elif join_next:
+            groups[-1].append(phrase)
+        else:
+            groups.append([phrase])
+        join_next = False
+    return groups, excluded
+
+
+def _phrase(chunk: str) -> str | None:
+    words = [tok for tok, _ in tokens(chunk.translate(_RESERVED)) if _WORDISH.search(tok)]
+    if not words:
+        return None
+    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
 
 
 def phrases(query: str) -> list[str]:
-    """The query's chunks as quoted FTS5 phrases of segmented words (see to_match)."""
-    found = []
-    for quoted, bare in _CHUNK.findall(query or ""):
-        words = [tok for tok, _ in tokens((quoted or bare).translate(_RESERVED))
-                 if _WORDISH.search(tok)]
-        if words:
-            found.append('"' + " ".join(w.replace('"', '""') for w in words) + '"')
-    return found
+    """The phrases a match may hold (not the excluded ones): what highlights mark."""
+    return [phrase for group in parse_query(query)[0] for phrase in group]
 
 
 def snippet(marked: str, width: int = 80) -> str:
@@ -264,7 +308,10 @@ def _mark(text: str, expression: str) -> str | None:
         conn.execute("insert into one (rowid, text) values (1, ?)", [segment(text)])
         row = conn.execute("select highlight(one, 0, ?, ?) from one where one match ?",
                            [HL_OPEN, HL_CLOSE, expression]).fetchone()
-    return unsegment(row[0]) if row and HL_OPEN in row[0] else None
+    if not row or HL_OPEN not in row[0]:
+        return None
+    # The index holds the folded text (archive/textfold.py): mark the original instead.
+    return restore(text.translate(_RESERVED), unsegment(row[0]), HL_OPEN + HL_CLOSE)
 
 
 def mark_title(title: str | None, query: str) -> str:
@@ -290,7 +337,7 @@ def text_snippet(text: str | None, query: str, width: int = 80) -> str:
     lines = text.split("\n")
     offset = 0
     for i, line in enumerate(lines):
-        folded = line.casefold()
+        folded = fold(line).casefold()
         marked = _mark(line, expression) if any(w in folded for w in words) else None
         if marked is None:
             offset += len(line) + 1

@@ -280,11 +280,52 @@ def m012_cluster(db: sqlite_utils.Database) -> None:
                "primary key (ms, seq)) without rowid")
 
 
+def m013_search_folding(db: sqlite_utils.Database) -> None:
+    """Re-index every article folded for search (archive/textfold.py): Traditional script
+    to Simplified with OpenCC, full-width forms to half-width, so that 烏鎮 finds 乌镇.
+    Queries are folded the same way from now on; the index must match them."""
+    from archive.fts import rebuild_index
+
+    rebuild_index(db)
+
+
+def m014_watches(db: sqlite_utils.Database) -> None:
+    """Watchlists (archive/watches.py): the seeds' watches as the crawl matches them, the
+    matches found where articles are stored, an outbox of what each notify target is owed,
+    and a record of every delivery attempt.
+
+    `watches` holds no notify URL (they may carry passwords, and datasette shows this
+    table): a target is named by a hash of its URL and a label without credentials.
+    """
+    db.execute("create table watches (name text primary key, query text not null, "
+               "sources text, events text not null, digest text not null, "
+               "targets text not null, seeds_file text, updated_at text not null)")
+    db.execute("create table matches (id integer primary key, watch text not null, "
+               "article_id integer not null references articles(id), event text not null, "
+               "version integer not null, matched_at text not null, "
+               "unique (watch, article_id, event, version))")
+    db.execute("create index matches_watch_at on matches(watch, matched_at)")
+    db.execute("create table watch_outbox (id integer primary key, "
+               "match_id integer not null references matches(id), watch text not null, "
+               "target text not null, status text not null default 'pending', "
+               "attempts integer not null default 0, next_attempt_at text, last_error text, "
+               "claimed_at text, claimed_by integer, sent_at text, delivery_id integer, "
+               "unique (match_id, target))")
+    # The owed messages are found by this partial index alone: sent rows leave it.
+    db.execute("create index watch_outbox_owed on watch_outbox(watch, target, status) "
+               "where status != 'sent'")
+    db.execute("create table watch_deliveries (id integer primary key, watch text not null, "
+               "target text not null, label text, at text not null, status text not null, "
+               "matches integer not null, error text)")
+    db.execute("create index watch_deliveries_watch on watch_deliveries(watch, id)")
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_dedup_and_revisits, m003_articles_fts,
                                m004_page_extraction, m005_contentless_fts, m006_page_codecs,
                                m007_lsh_bands_without_rowid, m008_lsh_recent, m009_lsh_pending,
                                m010_fts_automerge, m011_published_date_only,
-                               m012_cluster]
+                               m012_cluster, m013_search_folding,
+                               m014_watches]
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

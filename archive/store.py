@@ -23,6 +23,7 @@ from archive.pagecodec import DictionaryTrainer, compress_page, site_of, with_si
 from archive.revisions import record_revision
 from archive.runs import RunRecords, now_iso
 from archive.transactions import write_transaction
+from archive.watches import WatchMatcher
 from pipelines.dedup import Fingerprint
 from pipelines.types import Article
 
@@ -32,6 +33,8 @@ Outcome = Literal["new", "near-duplicate", "duplicate", "revised", "unchanged", 
 # Outcomes that leave the article row as it was, and so its search index entry.
 ROW_UNCHANGED = ("duplicate", "unchanged")
 # Which crawl_runs counter each outcome adds to.
+# The watch event (archive/watches.py) each outcome is.
+WATCH_EVENT = {"new": "new", "near-duplicate": "new", "revised": "edited"}
 RUN_COUNTER = {"new": "articles_new", "near-duplicate": "duplicates", "duplicate": "duplicates",
                "revised": "revised"}
 
@@ -71,6 +74,7 @@ class ArchiveWriter(RunRecords):
         self.revisit_after = revisit_after
         self.dictionaries = DictionaryTrainer(db)
         self.near = NearDuplicateIndex(db)
+        self.watches = WatchMatcher(db)
 
     # Lookups -----------------------------------------------------------------------
 
@@ -184,6 +188,8 @@ class ArchiveWriter(RunRecords):
                                                                 fingerprint, revisit)
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
                 index_article(self.db, article_id, segmented, previous, previous_segmented)
+            if outcome in WATCH_EVENT:  # matched in the same transaction: never lost
+                self.watches.match(article_id, source, WATCH_EVENT[outcome])
             urls = {page.url, page.final_url, article["url"], article["canonical_url"]}
             self.db.conn.executemany(
                 "insert or ignore into article_urls (url, article_id, first_seen_at) "
@@ -209,12 +215,15 @@ class ArchiveWriter(RunRecords):
         """Mark the article at `url` removed (never deleted); False if none is archived."""
         with write_transaction(self.db):
             row = self.db.execute(
-                "select article_id from article_urls where url = ?", [url]).fetchone()
+                "select u.article_id, a.source, a.status from article_urls u "
+                "join articles a on a.id = u.article_id where u.url = ?", [url]).fetchone()
             if row is None:
                 return False
             self.db["articles"].update(row[0], {
                 "status": "removed", "removed_at": now_iso(), "next_check_at": None,
                 "last_checked_at": now_iso()})
+            if row[2] != "removed":
+                self.watches.match(row[0], row[1], "removed")
             self.count(run_id, "removed")
             self.db["failures"].insert({"run_id": run_id, "url": url,
                                         "reason": f"removed: {reason}", "at": now_iso()})

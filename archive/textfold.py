@@ -1,0 +1,76 @@
+"""Fold text for search: Traditional Chinese to Simplified (OpenCC), full-width forms to
+half-width (NFKC), so that 烏鎮 finds 乌镇 and ＡＩ finds AI.
+
+The index and every query are folded the same way (archive/fts.py), so the script a text
+or a query is written in does not matter. A fold never changes the length of a text: each
+character stays one character, so a position in the folded text is the same position in
+the original, and search snippets show the original words with the folded matches marked
+(`restore`). To keep that promise:
+
+* NFKC is applied character by character, and a character whose compatibility form is
+  longer (… -> "...", ﬁ -> "fi", ㈱ -> "(株)") is kept as it is: those are punctuation,
+  ligatures and symbols, not what people search for;
+* OpenCC's t2s conversion (characters and phrases) is used as it is when the result has
+  the same length as its input, which it has for every text we have seen; otherwise the
+  text is converted one character at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import unicodedata
+from typing import Any
+
+_local = threading.local()
+
+
+def _converter() -> Any:  # opencc ships no type hints
+    """OpenCC's Traditional-to-Simplified converter, one per thread (it is not documented
+    as thread-safe)."""
+    conv = getattr(_local, "opencc", None)
+    if conv is None:
+        import opencc
+
+        conv = _local.opencc = opencc.OpenCC("t2s")
+    return conv
+
+
+@functools.lru_cache(maxsize=4096)
+def _nfkc_char(ch: str) -> str:
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if len(folded) == 1 else ch
+
+
+def _nfkc(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(_nfkc_char(ch) for ch in text)
+
+
+def fold(text: str) -> str:
+    """`text` as search sees it: Simplified script, half-width forms; the same length."""
+    if not text:
+        return text
+    text = _nfkc(text)
+    if text.isascii():
+        return text
+    conv = _converter()
+    folded = conv.convert(text)
+    if len(folded) != len(text):
+        folded = "".join(c if len(c := conv.convert(ch)) == 1 else ch for ch in text)
+    return folded
+
+
+def restore(original: str, folded_marked: str, markers: str) -> str:
+    """The original text with the markers (characters in `markers`) found in
+    `folded_marked`, the folded text with those markers inserted, at the same places."""
+    out: list[str] = []
+    position = 0
+    for ch in folded_marked:
+        if ch in markers:
+            out.append(ch)
+        else:
+            out.append(original[position] if position < len(original) else ch)
+            position += 1
+    return "".join(out)
