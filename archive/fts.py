@@ -34,11 +34,12 @@ fold keeps every character one character, so highlights are put back on the orig
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
@@ -352,8 +353,10 @@ def text_snippet(text: str | None, query: str, width: int = 80) -> str:
 
 
 def search(db: Db, query: str, *, source: str | None = None, since: str | None = None,
-           limit: int = 20) -> list[dict[str, Any]]:
+           limit: int = 20, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Articles matching `query`, newest first, with highlighted un-segmented title and snippet.
+
+    `sources`: only articles of these (a watch's `sources`); `source`: of this one.
 
     `since` compares with published_at as written (Beijing time for NetEase), falling back
     to first_seen_at for articles without a date; '2025-11-14' means from that day on.
@@ -364,6 +367,9 @@ def search(db: Db, query: str, *, source: str | None = None, since: str | None =
     if source:
         where.append("a.source = :source")
         params["source"] = source
+    if sources is not None:
+        where.append("a.source in (select value from json_each(:sources))")
+        params["sources"] = json.dumps(list(sources))
     if since:
         where.append("coalesce(a.published_at, a.first_seen_at) >= :since")
         params["since"] = since

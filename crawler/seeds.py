@@ -1,7 +1,8 @@
 """Load and validate the seeds: the TOML files in `seeds/` naming what to crawl.
 
 A bad seeds file must stop the command at once with a message naming the file, the line,
-the source and the key, so every check here reports through `SeedsError`.
+the source (or watch) and the key, so every check here reports through `SeedsError`.
+`[[watch]]` tables (saved searches, crawler/watchseeds.py) are checked here too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 
 from w3lib.url import safe_url_string
 
+from crawler.watchseeds import Watch, parse_watch
+
 DEFAULT_SEEDS_DIR = Path("seeds")
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 INTERVAL = re.compile(r"^every\s+(\d+)\s*([smhd])$")
@@ -28,11 +31,14 @@ class SeedsError(ValueError):
     """A seeds file is malformed: the message names file, line, source and key."""
 
     def __init__(self, path: Path, message: str, *, line: int | None = None,
-                 source: str | None = None, key: str | None = None) -> None:
+                 source: str | None = None, key: str | None = None,
+                 watch: str | None = None) -> None:
         where = f"{path}:{line}" if line else str(path)
         parts = [where]
         if source:
             parts.append(f"source {source!r}")
+        if watch:
+            parts.append(f"watch {watch!r}")
         if key:
             parts.append(f"key {key!r}")
         super().__init__(f"{', '.join(parts)}: {message}")
@@ -83,13 +89,25 @@ KNOWN_KEYS = {
 
 
 def load_seeds(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[Source]:
-    """Every source of every `*.toml` in `seeds_dir`, validated; names unique across files."""
+    """Every source of every `*.toml` in `seeds_dir`, validated; names unique across files.
+    The watches are validated too (load_watches returns them)."""
+    return _load_all(seeds_dir)[0]
+
+
+def load_watches(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[Watch]:
+    """Every `[[watch]]` of every `*.toml` in `seeds_dir`, validated with the sources."""
+    return _load_all(seeds_dir)[1]
+
+
+def _load_all(seeds_dir: Path) -> tuple[list[Source], list[Watch]]:
     if not seeds_dir.is_dir():
         raise SeedsError(seeds_dir, "no such seeds directory")
     sources: list[Source] = []
+    watches: list[tuple[Path, Watch]] = []
     seen: dict[str, Path] = {}
     for path in sorted(seeds_dir.glob("*.toml")):
-        for source in load_seeds_file(path):
+        file_sources, file_watches = _load_file(path)
+        for source in file_sources:
             if source.name in seen:
                 raise SeedsError(path,
                                  f"duplicate source name, first defined in {seen[source.name]}",
@@ -97,7 +115,29 @@ def load_seeds(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[Source]:
                                  source=source.name, key="name")
             seen[source.name] = path
             sources.append(source)
-    return sources
+        watches.extend((path, watch) for watch in file_watches)
+    _check_watches(watches, set(seen))
+    return sources, [watch for _, watch in watches]
+
+
+def _check_watches(watches: list[tuple[Path, Watch]], sources: set[str]) -> None:
+    """Watch names unique across files; a watch's sources exist."""
+    first: dict[str, Path] = {}
+    for path, watch in watches:
+        text = path.read_text("utf-8")
+
+        def fail(key: str, message: str, watch: Watch = watch, text: str = text,
+                 path: Path = path) -> SeedsError:
+            return SeedsError(path, message, watch=watch.name, key=key,
+                              line=_key_line(text, watch.name, key, table="watch"))
+
+        if watch.name in first:
+            raise fail("name", f"duplicate watch name, first defined in {first[watch.name]}")
+        first[watch.name] = path
+        for name in watch.sources or ():
+            if name not in sources:
+                raise fail("sources", f"unknown source {name!r} "
+                                      f"(known: {', '.join(sorted(sources)) or 'none'})")
 
 
 def select_sources(sources: list[Source], names: tuple[str, ...] | list[str]) -> list[Source]:
@@ -113,22 +153,41 @@ def select_sources(sources: list[Source], names: tuple[str, ...] | list[str]) ->
 
 
 def load_seeds_file(path: Path) -> list[Source]:
+    """The sources of one seeds file, validated (its watches too)."""
+    return _load_file(path)[0]
+
+
+def _load_file(path: Path) -> tuple[list[Source], list[Watch]]:
     text = path.read_text("utf-8")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise SeedsError(path, f"not valid TOML: {exc}", line=line) from None
-    unknown_top = set(data) - {"source"}
+    unknown_top = set(data) - {"source", "watch"}
     if unknown_top:
         key = sorted(unknown_top)[0]
-        raise SeedsError(path, "unknown top-level key (expected only [[source]] tables)",
-                         line=_top_line(text, key), key=key)
-    entries = data.get("source", [])
-    if not isinstance(entries, list):
-        raise SeedsError(path, "'source' must be an array of tables: write [[source]]",
-                         line=_top_line(text, "source"), key="source")
-    return [_parse_source(path, text, index, entry) for index, entry in enumerate(entries)]
+        raise SeedsError(path, "unknown top-level key (expected only [[source]] and "
+                               "[[watch]] tables)", line=_top_line(text, key), key=key)
+    for table in ("source", "watch"):
+        if not isinstance(data.get(table, []), list):
+            raise SeedsError(path, f"'{table}' must be an array of tables: write [[{table}]]",
+                             line=_top_line(text, table), key=table)
+    sources = [_parse_source(path, text, index, entry)
+               for index, entry in enumerate(data.get("source", []))]
+    return sources, [_parse_watch(path, text, index, entry)
+                     for index, entry in enumerate(data.get("watch", []))]
+
+
+def _parse_watch(path: Path, text: str, index: int, entry: dict[str, Any]) -> Watch:
+    name = entry.get("name")
+    label = name if isinstance(name, str) else f"#{index + 1}"
+
+    def fail(key: str, message: str) -> SeedsError:
+        return SeedsError(path, message, line=_key_line(text, label, key, index, table="watch"),
+                          watch=label, key=key)
+
+    return parse_watch(entry, fail, str(path))
 
 
 def _parse_source(path: Path, text: str, index: int, entry: dict[str, Any]) -> Source:
@@ -308,12 +367,15 @@ def _top_line(text: str, key: str) -> int | None:
     return None
 
 
-def _key_line(text: str, source: str, key: str, index: int | None = None) -> int | None:
-    """The line of `key` inside the source's [[source]] block (TOML parsers give no key lines)."""
-    blocks = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[source]]"]
+def _key_line(text: str, source: str, key: str, index: int | None = None,
+              table: str = "source") -> int | None:
+    """The line of `key` inside the source's [[source]] block, or the watch's [[watch]]
+    block (TOML parsers give no key lines)."""
     lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines, 1) if re.match(r"^\s*\[\[?\s*\w", line)]
+    blocks = [n for n in headers if lines[n - 1].strip() == f"[[{table}]]"]
     for start_index, start in enumerate(blocks):
-        end = blocks[start_index + 1] if start_index + 1 < len(blocks) else len(lines) + 1
+        end = next((n for n in headers if n > start), len(lines) + 1)
         block = lines[start - 1:end - 1]
         name_line = re.compile(rf'^\s*name\s*=\s*["\']{re.escape(source)}["\']')
         names_this = any(name_line.match(ln) for ln in block)

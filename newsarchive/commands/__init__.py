@@ -19,8 +19,9 @@ from newsarchive.commands.reextract import reextract_command
 from newsarchive.commands.schedule import runs, schedule
 from newsarchive.commands.stats import stats
 from newsarchive.commands.warc import import_command
+from newsarchive.commands.watch import feed, watch
 
 COMMANDS: list[click.Command] = [
     crawl, demo, extract, stats, serve, search, export, duplicates, history, schedule, runs,
-    eval_command, reextract_command, worker, store, import_command, backup,
+    eval_command, reextract_command, worker, store, import_command, backup, watch, feed,
 ]

@@ -128,10 +128,12 @@ def search(query: tuple[str, ...], source: str | None, since: str | None, limit:
 
     QUERY is segmented into words by jieba, as the index is: 乌镇, 桐乡, 智能网联汽车 or
     Tesla are found as words (Latin letters in any case). Several words must all
-    occur; a "quoted phrase" (quote it for the shell too) must occur as written. Words
+    occur; a "quoted phrase" (quote it for the shell too) must occur as written; OR
+    between two words finds either; -word leaves out articles holding it. Words
     match whole words or their dictionary parts (互联 finds 互联网), not arbitrary
-    substrings. Each hit shows date, source, id, URL and the passage around the match,
-    with the match highlighted.
+    substrings. Traditional and Simplified script are one (烏鎮 finds 乌镇), and so are
+    full-width and half-width forms (ＡＩ finds AI). Each hit shows date, source, id,
+    URL and the passage around the match, with the match highlighted.
 
     \b
     Examples:
@@ -139,21 +141,26 @@ def search(query: tuple[str, ...], source: str | None, since: str | None, limit:
         newsarchive search 智能网联汽车 --since 2025-11-01 --limit 5
         newsarchive search Tesla --source netease-tech
         newsarchive search '"乌镇之光" 超算'
+        newsarchive search '龙湖集团 OR "龙湖地产" -招聘'
     """
     path = existing_archive(db)
     database = open_archive(path)
     words = " ".join(query)
     hits = search_articles(database, words, source=source, since=since, limit=limit)
-    console = Console(highlight=False, soft_wrap=True)
+    print_hits(hits, Console(highlight=False, soft_wrap=True))
+    found = f"{len(hits)} hit{'s' if len(hits) != 1 else ''} for" if hits else "nothing matches"
+    more = " (the newest; raise --limit for more)" if len(hits) == limit else ""
+    click.echo(f"{found} {words!r} in {path}{more}", err=True)
+
+
+def print_hits(hits: list[dict], console: Console) -> None:
+    """Search hits as `newsarchive search` prints them (also `newsarchive watch test`)."""
     for number, hit in enumerate(hits, 1):
         when = (hit["published_at"] or f"seen {hit['first_seen_at']}")[:16].replace("T", " ")
         console.print(Text.assemble(f"{number}. ", _marked(hit["title_marked"], console, "bold")))
         console.print(Text(f"   {when} · {hit['source']} · #{hit['id']} · {hit['url']}",
                            style="dim"))
         console.print(Text.assemble("   ", _marked(hit["snippet"], console)))
-    found = f"{len(hits)} hit{'s' if len(hits) != 1 else ''} for" if hits else "nothing matches"
-    more = " (the newest; raise --limit for more)" if len(hits) == limit else ""
-    click.echo(f"{found} {words!r} in {path}{more}", err=True)
 
 
 def _marked(text: str, console: Console, style: str = "") -> Text:
