@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from archive import open_archive, resolve_db_path
-from crawler.seeds import SeedsError, load_seeds, select_sources
+from crawler.seeds import SeedsError, load_seeds, load_watches, select_sources
 from newsarchive.commands.options import DB_OPTION, SEEDS_OPTION
 
 
@@ -69,10 +69,14 @@ def _parse_override(text: str) -> tuple[str, str]:
 def _run_and_report(selected: list, db: Path, seeds_dir: Path | None,
                     settings: dict, verbose: bool) -> None:
     from newsarchive.crawling.runner import run_crawl
+    from newsarchive.watch.delivery import deliver_after_crawl, sync_from_seeds
 
     console = Console(stderr=True)
     settings.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
-    open_archive(db).close()  # create and migrate before the spiders start
+    watches = load_watches(seeds_dir) if seeds_dir else []
+    database = open_archive(db)  # create and migrate before the spiders start
+    sync_from_seeds(database, watches)  # what the crawl matches its articles against
+    database.close()
     summaries = run_crawl(selected, db, seeds_dir=seeds_dir, overrides=settings,
                           console=None if verbose else console)
     from newsarchive.commands.report import runs_table
@@ -85,6 +89,8 @@ def _run_and_report(selected: list, db: Path, seeds_dir: Path | None,
     run_ids = [s.run_id for s in summaries if s.run_id is not None]
     for line in unreachable_causes(db, run_ids):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for line in deliver_after_crawl(db, watches):  # after the commits: what is owed and due
+        console.print(line, highlight=False)
     if not all(s.ok for s in summaries):
         sys.exit(1)
 

@@ -17,9 +17,9 @@ from rich.text import Text
 from archive import open_archive, resolve_db_path
 from archive.fts import search as search_articles
 from archive.watches import watch_matches, watch_summaries
+from crawler.seeds import SeedsError, load_watches
 from crawler.watchseeds import Watch, target_label
 from newsarchive.commands.options import DB_OPTION, SEEDS_OPTION, existing_archive, since_utc
-from crawler.seeds import SeedsError, load_watches
 
 
 def seeds_watches(seeds_dir: Path, names: tuple[str, ...] = ()) -> list[Watch]:

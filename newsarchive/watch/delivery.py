@@ -20,11 +20,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from archive import open_archive
 from archive.fts import HL_CLOSE, HL_OPEN, text_snippet
 from archive.watches import Target, WatchRow, claim, owed, settle, sync_watches
 from crawler.watchseeds import Watch, target_label
@@ -73,6 +75,18 @@ def deliver(db: sqlite_utils.Database, watches: Sequence[Watch], *,
             if rows:
                 done.append(_send(db, watch, Target(target, target_label(url)), url, rows))
     return done
+
+
+def deliver_after_crawl(db_path: Path, watches: Sequence[Watch]) -> list[str]:
+    """Deliver what is due after a crawl; a line to print for each message. A delivery
+    that fails is recorded and retried later; it never fails the crawl."""
+    if not watches:
+        return []
+    done = deliver(open_archive(db_path), watches)
+    return [f"watch {d.watch}: {d.matches} match{'es' if d.matches != 1 else ''} "
+            + ("sent to " + d.target if d.ok else f"NOT sent to {d.target} ({d.error}); "
+               "retried later, or now with `newsarchive watch send`")
+            for d in done if d.matches]
 
 
 def due(rows: list[dict[str, Any]], digest: str, now: datetime) -> list[dict[str, Any]]:
