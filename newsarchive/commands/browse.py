@@ -108,9 +108,11 @@ def _register_plugins() -> None:
     from datasette.plugins import pm
 
     import archive.datasette_plugin as plugin
+    import newsarchive.watch.datasette_routes as watch_routes
     import newsarchive.web as web
 
-    for module, name in ((plugin, "newsarchive"), (web, "newsarchive_web")):
+    for module, name in ((plugin, "newsarchive"), (web, "newsarchive_web"),
+                         (watch_routes, "newsarchive-watch")):
         if not pm.is_registered(module):
             pm.register(module, name=name)
 

@@ -61,6 +61,7 @@ class Settings:
     misfire_grace: float = 86400.0
     workers: int = 1
     check_seeds: float = 10.0
+    deliver_every: float = 60.0  # seconds between the watchlists' delivery ticks
     overrides: tuple[str, ...] = ()
     redis_url: str | None = None  # queue each slot's run on this cluster (docs/cluster.md)
 
@@ -109,6 +110,7 @@ class SchedulerService:
         self.reload_requested = False
         self.fingerprint: tuple[Any, ...] | None = None
         self.snapshot: Path | None = None
+        self.last_delivery = float("-inf")  # monotonic time of the last watch delivery tick
         self.job_defaults = {"coalesce": True, "max_instances": 1,
                              "misfire_grace_time": int(settings.misfire_grace)}
         self.scheduler = _Scheduler(
@@ -151,6 +153,7 @@ class SchedulerService:
                     if not self.stopping.is_set():
                         forced, self.reload_requested = self.reload_requested, False
                         self.reload(forced=forced)
+                        self._deliver_watches()
             finally:
                 self._shutdown()
                 _service = None
@@ -197,6 +200,22 @@ class SchedulerService:
             self.wake.clear()
         self.scheduler.shutdown(wait=True)
         log.info("scheduler stopped")
+
+    def _deliver_watches(self) -> None:
+        """A tick of the watchlists: what is owed and due (a digest period that ended, a
+        retry whose backoff passed) is sent even when no crawl runs. Crawls deliver too,
+        as they end; claims in the archive keep them from sending anything twice."""
+        now = time.monotonic()
+        if now - self.last_delivery < self.settings.deliver_every:
+            return
+        self.last_delivery = now
+        from newsarchive.watch.delivery import deliver_from_seeds
+
+        try:
+            for line in deliver_from_seeds(self.settings.db, self.snapshot):
+                log.info("%s", line)
+        except Exception:  # the next tick tries again; the outbox keeps what is owed
+            log.exception("watch deliveries failed")
 
     # -- seeds ---------------------------------------------------------------------------
 

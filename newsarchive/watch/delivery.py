@@ -89,6 +89,18 @@ def deliver_after_crawl(db_path: Path, watches: Sequence[Watch]) -> list[str]:
             for d in done if d.matches]
 
 
+def deliver_from_seeds(db_path: Path, seeds_dir: Path | None) -> list[str]:
+    """The scheduler's tick: the seeds' watches synced into the archive, then delivered
+    as after a crawl."""
+    from crawler.seeds import load_watches
+
+    watches = load_watches(seeds_dir) if seeds_dir else []
+    if not watches:
+        return []
+    sync_from_seeds(open_archive(db_path), watches)
+    return deliver_after_crawl(db_path, watches)
+
+
 def due(rows: list[dict[str, Any]], digest: str, now: datetime) -> list[dict[str, Any]]:
     """The rows the digest period lets go at `now`: all of them every run; those matched
     before the last turn of the hour, or of the day at HH:MM, otherwise."""
