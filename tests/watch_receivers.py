@@ -23,7 +23,7 @@ class Mailbox:
 
     messages: list[email.message.EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(
             envelope.original_content or envelope.content, policy=email.policy.default))
         return "250 OK"
@@ -76,7 +76,7 @@ def json_receiver(hooks: Hooks | None = None) -> Iterator[tuple[str, Hooks]]:
     hooks = hooks or Hooks()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             hooks.arrived.set()
             if hooks.hang:

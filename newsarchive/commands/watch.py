@@ -70,21 +70,20 @@ def list_watches(db: Path | None, seeds_dir: Path) -> None:
     path = resolve_db_path(db)
     stored = {row["name"]: row for row in watch_summaries(open_archive(path))} \
         if path.exists() else {}
-    table = Table(title=f"watches in {seeds_dir} ({path})", title_justify="left")
-    for column in ("watch", "query", "events", "digest", "notify", "matches", "owed",
-                   "last sent", "failures"):
-        table.add_column(column, justify="right" if column in ("matches", "owed", "failures")
-                         else "left")
+    console = Console(highlight=False, soft_wrap=True)
     for w in watches:
         row = stored.get(w.name, {})
         failures = str(row.get("failures") or 0)
         if row.get("last_error"):
             failures += f" (last: {row['last_error']})"
-        table.add_row(w.name, w.query, ", ".join(w.events), w.digest,
-                      "\n".join(target_label(u) for u in w.notify) or "(feed only)",
-                      str(row.get("matches") or 0), str(row.get("owed") or 0),
-                      (row.get("last_sent") or "never")[:19].replace("T", " "), failures)
-    Console(highlight=False).print(table)
+        console.print(Text.assemble((w.name, "bold"), "  ", w.query))
+        console.print(f"  sources {', '.join(w.sources) if w.sources else 'every source'}"
+                      f" · events {', '.join(w.events)} · digest {w.digest}")
+        console.print("  notify  " + (", ".join(target_label(u) for u in w.notify)
+                                      or "(feed only: newsarchive feed " + w.name + ")"))
+        console.print(f"  matches {row.get('matches') or 0} · owed {row.get('owed') or 0}"
+                      f" · last sent {(row.get('last_sent') or 'never')[:19].replace('T', ' ')}"
+                      f" · failed attempts {failures}")
     if not watches:
         click.echo(f"no [[watch]] in {seeds_dir}/*.toml (README: Watchlists and alerts)",
                    err=True)

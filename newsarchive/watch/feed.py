@@ -74,4 +74,5 @@ def _updated_at(db: Any, name: str) -> str:
 
 def _summary(row: dict[str, Any], query: str) -> str:
     marked = html.escape(text_snippet(row["text"], query, 200))
-    return marked.replace(HL_OPEN, "<mark>").replace(HL_CLOSE, "</mark>")
+    # <b>, not <mark>: feed readers (and feedparser) strip the elements they do not know.
+    return marked.replace(HL_OPEN, "<b>").replace(HL_CLOSE, "</b>")
