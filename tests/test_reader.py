@@ -209,7 +209,7 @@ def test_home_page_is_search_first(archive: tuple[Path, dict]) -> None:
     assert " finished · 2 pages, 1 new" in dy
     assert "generic fallback 0% no date 0% short body 0%" in dy
     assert "1 failed" in sources[2]
-    assert "<h2>Watches</h2>" not in html  # no watches table in this archive
+    assert "No watches: add <code>[[watch]]</code>" in html  # none in this archive's seeds
 
 
 def test_home_page_shows_watches_once_the_archive_has_them(archive: tuple[Path, dict],
@@ -218,19 +218,17 @@ def test_home_page_shows_watches_once_the_archive_has_them(archive: tuple[Path, 
     copy = tmp_path / "archive.db"
     shutil.copy(path, copy)
     conn = sqlite3.connect(copy)
-    with conn:
-        conn.execute("create table watches (name text primary key, query text not null)")
-        conn.execute("create table matches (id integer primary key, watch text not null, "
-                     "article_id integer not null, event text not null, "
-                     "version integer not null, matched_at text not null)")
-        conn.execute("insert into watches values ('wuzhen', '乌镇')")
+    with conn:  # the tables as the watchlists' migration makes them (archive/watches.py)
+        conn.execute("insert into watches (name, query, events, digest, targets, updated_at) "
+                     "values ('wuzhen', '乌镇', '[\"new\"]', 'every run', '[]', '2025-11-14')")
         conn.execute("insert into matches (watch, article_id, event, version, matched_at) "
                      "values ('wuzhen', ?, 'new', 1, strftime('%Y-%m-%dT%H:%M:%S+00:00'))",
                      [ids["reference"]])
     conn.close()
     watches = section(page(copy, "/"), "Watches")
     cells = texts(watches, "td")
-    assert cells[0] == "wuzhen" and cells[2:] == ["1", "0", "1"]  # this week, last, all
+    assert cells[0] == "wuzhen (feed)" and cells[2:] == ["1", "0", "1"]  # this week, last, all
+    assert 'href="/-/watch/wuzhen.atom"' in watches
     assert 'href="/-/search?q=%E4%B9%8C%E9%95%87"' in watches
 
 
