@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import jieba
 
 FTS_TABLE = "articles_fts"
+TOKENIZE = "unicode61 remove_diacritics 2"  # the index's tokenizer (m003)
 SEP = "\u200b"
 SUB = "\u2060"
 # Highlight markers handed to FTS5's highlight(): private-use characters, which no article
@@ -294,8 +295,7 @@ def _marker() -> sqlite3.Connection:
     conn = getattr(_scratch, "conn", None)
     if conn is None:
         conn = sqlite3.connect(":memory:")
-        conn.execute("create virtual table one using fts5("
-                     "text, tokenize = 'unicode61 remove_diacritics 2')")
+        conn.execute(f"create virtual table one using fts5(text, tokenize = '{TOKENIZE}')")
         _scratch.conn = conn
     return conn
 

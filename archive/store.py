@@ -189,7 +189,7 @@ class ArchiveWriter(RunRecords):
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
                 index_article(self.db, article_id, segmented, previous, previous_segmented)
             if outcome in WATCH_EVENT:  # matched in the same transaction: never lost
-                self.watches.match(article_id, source, WATCH_EVENT[outcome])
+                self.watches.match(article_id, source, WATCH_EVENT[outcome], segmented)
             urls = {page.url, page.final_url, article["url"], article["canonical_url"]}
             self.db.conn.executemany(
                 "insert or ignore into article_urls (url, article_id, first_seen_at) "
