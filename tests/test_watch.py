@@ -174,7 +174,7 @@ def test_the_migration_reindexes_an_existing_archive(tmp_path: Path,
         patched.setattr(archive.textfold, "fold", lambda text: text)
         patched.setattr("archive.fts.fold", lambda text: text)
         rebuild_index(db)
-        db.execute("delete from _migrations where name = 'm012_search_folding'")
+        db.execute("delete from _migrations where name = 'm013_search_folding'")
         db.conn.commit()
     assert titles(db, "龙湖集团") == set()
     db.close()
