@@ -149,23 +149,27 @@ def matches(name: str, since: str | None, limit: int, as_json: bool, db: Path | 
 
 @watch.command("send")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--due", is_flag=True,
+              help="Only what is due: digest periods and retry backoff respected, as a "
+                   "crawl or the scheduler's tick sends (for cron beside a cluster's archive).")
 @DB_OPTION
 @SEEDS_OPTION
-def send(names: tuple[str, ...], db: Path | None, seeds_dir: Path) -> None:
+def send(names: tuple[str, ...], due: bool, db: Path | None, seeds_dir: Path) -> None:
     """Send now what the outbox owes watch NAME (default: every watch), whatever its
     digest period and retry backoff: one message per notify URL. A crawl does this by
     itself for what is due; use it to retry at once after fixing a receiver.
 
     \b
-    Example:
+    Examples:
         newsarchive watch send longhu
+        newsarchive watch send --due          # from cron: what is due, as a crawl would
     """
     from newsarchive.watch.delivery import deliver, sync_from_seeds
 
     chosen = seeds_watches(seeds_dir, names)
     database = open_archive(existing_archive(db))
     sync_from_seeds(database, seeds_watches(seeds_dir))
-    done = deliver(database, chosen, force=True)
+    done = deliver(database, chosen, force=not due)
     for delivery in done:
         state = "sent" if delivery.ok else f"FAILED: {delivery.error}"
         click.echo(f"{delivery.watch} -> {delivery.target}: {delivery.matches} "

@@ -95,7 +95,7 @@ def deliver_from_seeds(db_path: Path, seeds_dir: Path | None) -> list[str]:
     from crawler.seeds import load_watches
 
     watches = load_watches(seeds_dir) if seeds_dir else []
-    if not watches:
+    if not watches or not db_path.exists():  # a cluster's scheduler may have no archive
         return []
     sync_from_seeds(open_archive(db_path), watches)
     return deliver_after_crawl(db_path, watches)
