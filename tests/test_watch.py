@@ -333,3 +333,13 @@ def test_the_archive_keeps_no_notify_url(tmp_path: Path) -> None:
                                               "json://hooks.example.com"]
     dump = "\n".join(db.conn.iterdump())
     assert "pass@" not in dump and "/in" not in dump
+
+
+def test_feed_of_an_article_dated_by_day_alone(tmp_path: Path) -> None:
+    writer = watch_archive(tmp_path, WatchRow("wz", "乌镇"))
+    article = make_article("https://x.test/day", text="乌镇的一天。",
+                           published_at="2019-06-12", published_date_only=True)
+    writer.store(None, "s", make_page(article["url"]), article)
+    parsed = feedparser.parse(watch_feed(writer.db, "wz"))
+    assert not parsed.bozo and [e.link for e in parsed.entries] == ["https://x.test/day"]
+    assert "published" not in parsed.entries[0]  # no instant invented for a day

@@ -9,6 +9,7 @@ published time, and a summary with the query's words marked.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Any
 
 from archive.fts import HL_CLOSE, HL_OPEN, text_snippet
@@ -51,7 +52,9 @@ def watch_feed(db: Any, name: str, *, self_url: str | None = None,
                  f"{row['version']}")
         entry.title(EVENT_PREFIX.get(row["event"], "") + (row["title"] or row["url"]))
         entry.link(href=row["url"])
-        entry.published(row["published_at"] or row["first_seen_at"])
+        published = _moment(row["published_at"] or row["first_seen_at"])
+        if published is not None:  # a day without a time has no instant to give
+            entry.published(published)
         entry.updated(row["matched_at"])
         entry.summary(_summary(row, watch.query), type="html")
         entry.category(term=row["source"])
@@ -66,6 +69,16 @@ def _entries(db: Any, name: str, limit: int) -> list[dict[str, Any]]:
         where m.watch = ? order by m.matched_at desc, m.id desc limit ?""", [name, limit])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _moment(value: str | None) -> datetime | None:
+    """An ISO 8601 time with its offset; None for a day alone or a time without offset
+    (Atom's times are instants, and inventing midnight or a zone would be wrong)."""
+    try:
+        moment = datetime.fromisoformat(value) if value and "T" in value else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _updated_at(db: Any, name: str) -> str:
