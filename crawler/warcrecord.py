@@ -53,7 +53,7 @@ class WarcRecorder:
     def from_crawler(cls, crawler: Crawler) -> WarcRecorder:
         directory = crawler.settings.get("NEWSARCHIVE_WARC_DIR")
         if not directory:
-            raise NotConfigured("no NEWSARCHIVE_WARC_DIR")
+            raise NotConfigured  # quietly: with a message Scrapy warns on every crawl
         max_size = crawler.settings.getint("NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
         recorder = cls(Path(directory), max_size)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
