@@ -186,3 +186,23 @@ def test_a_crawl_killed_between_commit_and_delivery(tmp_path: Path, sample_site)
         (hook,) = hooks.bodies()  # what was owed, once
         assert sorted(listed_titles(hook, WINTER_TITLES)) == sorted(WINTER_TITLES)
         assert len(mailbox.messages) == mails_before == 1  # the e-mail: sent once in all
+
+
+def test_the_scheduler_tick_delivers_without_a_crawl(tmp_path: Path) -> None:
+    from newsarchive.schedule.scheduler import SchedulerService, Settings
+
+    with json_receiver() as (url, hooks):
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "w.toml").write_text(f'[[watch]]\nname = "tx"\nquery = "桐乡"\n'
+                                      f'notify = ["{url}"]\n', "utf-8")
+        path = matched_archive(tmp_path, load_watches(seeds)[0])
+        service = SchedulerService(Settings(db=path, seeds_dir=seeds,
+                                            jobs_db=tmp_path / "jobs.db"))
+        service.snapshot = seeds  # the last good seeds, as serve() keeps them
+        service._deliver_watches()
+        assert len(hooks.accepted) == 1 and "桐乡马拉松" in hooks.bodies()[0]
+        service._deliver_watches()  # within the minute: no second tick
+        service.last_delivery = float("-inf")
+        service._deliver_watches()  # a tick: nothing owed any more
+        assert len(hooks.accepted) == 1
