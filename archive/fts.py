@@ -16,6 +16,10 @@ The indexed form of a text is built so that it can be turned back into the origi
   search for 互联 finds 互联网. Un-segmenting drops SUB pieces, moving any highlight they
   carry onto the word that follows them.
 
+The segmenter is jieba's algorithm and dictionary as compiled code (rjieba, the jieba-rs
+binding: ~40 times quicker than the jieba package and ~50 MB less per process), held to
+give exactly jieba 0.42's cut (see words()); tests/test_search.py compares the two.
+
 A query is cut the same way, so the same words in the same context give the same token
 sequence: each whitespace-separated chunk (or "quoted phrase") of the query becomes one
 FTS5 phrase, and all chunks must match (AND). Matching is by words, not substrings: 联网小镇
@@ -35,19 +39,16 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import Any
 
 import sqlite_utils
 
 from archive.textfold import fold, restore
-
-if TYPE_CHECKING:
-    import jieba
 
 FTS_TABLE = "articles_fts"
 TOKENIZE = "unicode61 remove_diacritics 2"  # the index's tokenizer (m003)
@@ -67,16 +68,53 @@ Db = sqlite_utils.Database | sqlite3.Connection
 Presegmented = tuple[tuple[str | None, str | None], tuple[str, str]]
 
 
-@functools.cache
-def tokenizer() -> jieba.Tokenizer:
-    """jieba's default tokenizer, its dictionary loaded once per process and quietly."""
-    import jieba
+# jieba 0.42's own patterns (jieba/__init__.py: re_han_default, re_skip_default;
+# jieba/finalseg: re_skip): the runs of text it segments, the rest it keeps as it is.
+_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")
+_SPACE = re.compile("(\r\n|\\s)")
+_HAN = re.compile("[\u4E00-\u9FD5]")
+_LATIN_PIECES = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 
-    # jieba logs "Building prefix dict ... Loading model cost 0.6 seconds" at DEBUG to
-    # stderr; that noise would land in every `newsarchive search` and crawl log.
-    jieba.setLogLevel(logging.WARNING)
-    jieba.dt.initialize()
-    return jieba.dt
+
+@functools.cache
+def tokenizer() -> ModuleType:
+    """The segmenter (rjieba: jieba's dictionary compiled in), loaded once per process."""
+    import rjieba
+
+    return rjieba
+
+
+def words(text: str) -> list[str]:
+    """`jieba.cut(text)` (jieba 0.42, HMM on), cut by rjieba.
+
+    jieba-rs differs from jieba in two places, both outside Chinese: it treats more
+    characters as word characters (CJK extension A, 㐀, say), and it keeps latin runs
+    joined by - . _ whole (re-elected, 08008.HK, 71.6million) where jieba splits them
+    (re, -, elected). So the text is split into jieba's runs here, with jieba's patterns,
+    and a latin token that is not a dictionary word is split as jieba's HMM step splits
+    it. tests/test_search.py holds the result to jieba's on generated and real texts.
+    """
+    jieba = tokenizer()
+    out: list[str] = []
+    for block in _BLOCK.split(text):
+        if not block:
+            continue
+        if not _BLOCK.match(block):  # jieba keeps spaces and line breaks whole, other
+            for part in _SPACE.split(block):  # characters one by one
+                if _SPACE.match(part):
+                    out.append(part)
+                else:
+                    out.extend(part)
+        elif block.isalnum():  # Chinese, latin and digits only: nothing to mend
+            out.extend(jieba.cut(block))
+        else:
+            for word in jieba.cut(block):
+                if (len(word) > 1 and not word.isalnum() and not _HAN.search(word)
+                        and not jieba.has_word(word)):
+                    out.extend(piece for piece in _LATIN_PIECES.split(word) if piece)
+                else:
+                    out.append(word)
+    return out
 
 
 def tokens(text: str) -> Iterator[tuple[str, bool]]:
@@ -85,25 +123,34 @@ def tokens(text: str) -> Iterator[tuple[str, bool]]:
     The same rule as `jieba.cut_for_search`, written out so that we know which tokens are
     the extra sub-words.
     """
-    dt = tokenizer()
-    for word in dt.cut(fold(text)):
-        if len(word) > 2:
-            for i in range(len(word) - 1):
-                if dt.FREQ.get(word[i:i + 2]):
-                    yield word[i:i + 2], True
-        if len(word) > 3:
-            for i in range(len(word) - 2):
-                if dt.FREQ.get(word[i:i + 3]):
-                    yield word[i:i + 3], True
-        yield word, False
+    for token in _indexed(text):
+        if token.startswith(SUB):
+            yield token[1:], True
+        else:
+            yield token, False
+
+
+def _indexed(text: str) -> list[str]:
+    """tokens(text) as the index holds them: sub-words prefixed with SUB. One list, no
+    generators: segmenting is a worker's largest cost after extraction itself."""
+    has_word = tokenizer().has_word
+    out: list[str] = []
+    for word in words(fold(text)):
+        size = len(word)
+        if size > 2:
+            out.extend(SUB + word[i:i + 2] for i in range(size - 1) if has_word(word[i:i + 2]))
+            if size > 3:
+                out.extend(SUB + word[i:i + 3] for i in range(size - 2)
+                           if has_word(word[i:i + 3]))
+        out.append(word)
+    return out
 
 
 def segment(text: str | None) -> str:
     """The indexed form of `text`: words joined by SEP, sub-words marked with SUB."""
     if not text:
         return ""
-    clean = text.translate(_RESERVED)
-    return SEP.join(SUB + token if sub else token for token, sub in tokens(clean))
+    return SEP.join(_indexed(text.translate(_RESERVED)))
 
 
 def unsegment(indexed: str) -> str:

@@ -17,16 +17,24 @@ from archive.db import resolve_db_path
 from archive.pagecodec import site_of
 from archive.store import ArchiveWriter
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
-from crawler.pool import extraction_pool, run_extraction
+from crawler.pool import run_extraction, start_extraction_pool
 from crawler.reasons import is_transient
 from pipelines.urls import canonical_url_for
 
 __all__ = ["ExtractPipeline", "StorePipeline"]
 
 
+# Requests whose response is a page to extract (crawler/spiders/news.py).
+PAGE_KINDS = ("article", "revisit")
+
+
 class ExtractPipeline:
     """Fill `PageItem.article`, its fingerprint, its segmented title and text and the
-    compressed page, off the reactor thread (crawler/work.py)."""
+    compressed page, off the reactor thread (crawler/work.py).
+
+    The extraction pool starts when the first page request is scheduled, in the
+    background (crawler.pool.start_extraction_pool), so its start-up overlaps that
+    page's fetching; a run that finds nothing new starts no worker."""
 
     def __init__(self, workers: int, archive: str | None = None) -> None:
         self.workers = workers
@@ -35,8 +43,14 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0),
-                   str(resolve_db_path(crawler.settings.get("NEWSARCHIVE_DB")).resolve()))
+        pipeline = cls(crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0),
+                       str(resolve_db_path(crawler.settings.get("NEWSARCHIVE_DB")).resolve()))
+        crawler.signals.connect(pipeline.request_scheduled, signal=signals.request_scheduled)
+        return pipeline
+
+    def request_scheduled(self, request: Any, **_: Any) -> None:
+        if request.meta.get("kind") in PAGE_KINDS:
+            start_extraction_pool(self.workers)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
@@ -45,9 +59,10 @@ class ExtractPipeline:
         loop = asyncio.get_running_loop()
         previous = self._stored_text(page.url) if item.revisit else None
         try:
+            pool = await asyncio.wrap_future(start_extraction_pool(self.workers))
             (item.article, item.fingerprint, item.segmented, item.body_blob,
              item.body_codec, before) = await loop.run_in_executor(
-                extraction_pool(self.workers), run_extraction, page.body, page.final_url,
+                pool, run_extraction, page.body, page.final_url,
                 page.content_type, item.profile, page.fetched_at, self.archive,
                 site_of(page.url), previous)
         except Exception as exc:  # a worker crash must not end the crawl

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 
-from pipelines import work
+from crawler import work
 
 work.warm_up()
 gc.freeze()

@@ -74,3 +74,11 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
+# Extensions a crawl never uses, not even imported: Scrapy 2.19's remote control would
+# open an HTTP control port for every crawl (and import aiohttp, a tenth of a run's
+# start-up); the telnet console is off anyway (it imports twisted.conch).
+EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+}

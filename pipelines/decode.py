@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import charset_normalizer
-from bs4.dammit import UnicodeDammit
 from w3lib.encoding import (
     html_body_declared_encoding,
     http_content_type_encoding,
@@ -90,7 +89,16 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     if not body:
         return ""
     bom, bom_bytes = read_bom(body)
+    if not bom:
+        # What UnicodeDammit below tries first, without importing bs4 (and soupsieve):
+        # a crawl's start-up pays for that import only when a page is not UTF-8.
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     declared = declared_encodings(body, content_type)
+    from bs4.dammit import UnicodeDammit
+
     try:
         dammit = UnicodeDammit(
             body,

@@ -3,6 +3,8 @@ as computed: the same rows and search index as when the archive computes it itse
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from archive.fts import FTS_TABLE, search, segment, to_match
 from archive.pagecodec import compress_page, decompress_page
 from archive.store import ArchiveWriter, FetchedPage
 from conftest import make_article, make_page
+from crawler.pool import PRELOAD, run_extraction, start_extraction_pool
 from crawler.work import extract_and_fingerprint
 from pipelines.dedup import fingerprint
 
@@ -117,3 +120,22 @@ def test_a_revision_with_the_workers_segmentation_segments_nothing_here(
     monkeypatch.undo()
     assert [hit["title"] for hit in search(db, "汽车")] == ["标题"]
     assert search(db, "乌镇") == []
+
+
+def test_the_forkserver_preload_imports() -> None:
+    # multiprocessing skips a preload module that fails to import, without a word: the
+    # workers would then each load the extraction stack themselves, sharing nothing.
+    for name in PRELOAD:
+        subprocess.run([sys.executable, "-c", f"import {name}"], check=True,
+                       cwd=Path(__file__).parents[1])
+
+
+def test_pool_started_in_the_background_extracts() -> None:
+    started = start_extraction_pool(1)
+    assert start_extraction_pool(1) is started  # one start, whoever asks
+    pool = started.result(timeout=300)
+    body = (FIXTURE / "page.html").read_bytes()
+    done = pool.submit(run_extraction, body, URL, "text/html; charset=utf-8", "netease",
+                       "2025-11-14T09:30:00+08:00").result(timeout=300)
+    assert done[0] is not None and done[0]["title"]
+    assert done[2] == (segment(done[0]["title"]), segment(done[0]["text"]))

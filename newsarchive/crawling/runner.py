@@ -6,6 +6,7 @@ crawl in a child process (`newsarchive crawl SOURCE`) for that reason.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,9 @@ def run_crawl(sources: list[Source], db: Path, *, seeds_dir: Path | None = None,
         _count_items(crawler, counts[source.name])
         process.crawl(crawler, source=source)
         crawlers.append((source, crawler))
+    # What the imports and set-up made lives until the end: out of the collector's
+    # reach, each of its passes during the crawl walks only what the crawl makes.
+    gc.freeze()
     if console is None:
         process.start()
     else:

@@ -1,0 +1,215 @@
+"""The small-run benchmark: what one scheduled run costs, from process start to exit.
+
+    python bench/small_run.py                                  # this tree, 200 pages
+    python bench/small_run.py --baseline ../main-before        # beside another checkout
+    python bench/small_run.py --pages 200 --rounds 5 --json out.json
+
+A monitor does not crawl 3,000 pages at once: each scheduled run is a new process that
+finds tens to a few hundred new articles, or nothing. This measures, in one run:
+
+  a      bare trafilatura.extract on the site's pages, one process, warm: the single-core
+         baseline of bench/crawl_bench.py, measured again in every round
+  small  `newsarchive crawl` of a fresh archive from a site of --pages articles
+         (bench/synthsite.py, served from another process on 127.0.0.1, politeness
+         lifted as in crawl_bench.py): pages/s from process start to exit; c/a
+  none   the same crawl again on the archive it filled: nothing new to fetch; wall
+         seconds from process start to exit, CPU seconds of the crawl process and of its
+         whole tree, and how many processes it started
+
+With --baseline TREE, each part runs for both trees (this one and TREE, a checkout of the
+code before a change: `git worktree add --detach ../base main`), interleaved round by
+round, alternating which goes first, with the same Python environment (PYTHONPATH puts
+each tree first), so load on the machine hits both alike. The figures are medians over
+the rounds; compare the ratios, not figures across runs on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import synthsite  # noqa: E402
+from crawl_bench import CRAWL_SETTINGS, TreeMonitor, cpu_seconds  # noqa: E402
+
+TARGETS = {"small_c/a": 4.0, "none_wall_s": 1.0}
+
+
+def measure_a(pages: list[tuple[str, bytes]]) -> float:
+    """Bare trafilatura.extract, warm, one process: pages/s."""
+    import trafilatura
+
+    trafilatura.extract(pages[0][1])
+    started = time.perf_counter()
+    for _, body in pages:
+        trafilatura.extract(body)
+    return len(pages) / (time.perf_counter() - started)
+
+
+def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path) -> dict:
+    """One `newsarchive crawl` of `tree`'s code, timed from process start to exit."""
+    command = [sys.executable, "-m", "newsarchive", "crawl", "bench", "--db", str(db),
+               "--seeds", str(seeds)]
+    for key, value in CRAWL_SETTINGS.items():
+        command += ["-s", f"{key}={value}"]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    started = time.perf_counter()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
+                                env=env)
+        with TreeMonitor(proc.pid, interval=0.05) as monitor:
+            code = proc.wait()
+    wall = time.perf_counter() - started
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    articles = conn.execute("select count(*) from articles").fetchone()[0]
+    conn.close()
+    return {"exit_code": code, "wall_s": wall, "articles": articles,
+            "main_cpu_s": monitor.cpu.get(proc.pid, 0.0), "tree_cpu_s": monitor.cpu_total,
+            "processes": monitor.peak_processes, "peak_pss_mb": monitor.peak_pss / 2**20,
+            "peak_rss_mb": monitor.peak_rss / 2**20}
+
+
+def fresh(db: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return db
+
+
+def check_tree(tree: Path) -> None:
+    """The tree's own code is what runs (PYTHONPATH before the installed project)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    where = subprocess.run([sys.executable, "-c", "import crawler.pool, archive.fts; "
+                            "print(crawler.pool.__file__)"], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    if not where.startswith(str(tree)):
+        raise SystemExit(f"{tree}: its code is not what runs ({where})")
+
+
+def median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def report(results: dict) -> str:
+    a = statistics.median(results["a_pages_s"])
+    names = list(results["trees"])
+    lines = [f"site: {results['pages']} pages; a (bare trafilatura.extract, 1 process) "
+             f"{a:.1f} pages/s (median of {len(results['a_pages_s'])}: "
+             f"{', '.join(f'{x:.1f}' for x in results['a_pages_s'])})",
+             f"load average at start / end: {results['load_start']} / {results['load_end']}",
+             ""]
+    header = f"{'':44}" + "".join(f"{n:>22}" for n in names)
+    if len(names) == 2:
+        header += f"{'this/baseline':>16}"
+    lines.append(header)
+
+    def row(label: str, values: list[float], fmt: str, target: str = "") -> None:
+        text = f"{label:44}" + "".join(f"{format(v, fmt):>22}" for v in values)
+        if len(values) == 2 and values[1]:
+            text += f"{values[0] / values[1]:>16.2f}"
+        lines.append(text + (f"   {target}" if target else ""))
+
+    small = {n: results["trees"][n]["small"] for n in names}
+    none = {n: results["trees"][n]["none"] for n in names}
+    c = [results["pages"] / median(small[n], "wall_s") for n in names]
+    row("small: pages/s, process start to exit", c, ".1f")
+    verdicts = ["met" if x / a >= TARGETS["small_c/a"] else "MISSED" for x in c]
+    row("small: c/a", [x / a for x in c], ".2f",
+        f"target >= {TARGETS['small_c/a']}: {', '.join(verdicts)}")
+    row("small: wall s", [median(small[n], "wall_s") for n in names], ".2f")
+    row("small: CPU s, crawl process", [median(small[n], "main_cpu_s") for n in names], ".2f")
+    row("small: CPU s, crawl tree", [median(small[n], "tree_cpu_s") for n in names], ".2f")
+    row("small: peak PSS MB, crawl tree", [median(small[n], "peak_pss_mb") for n in names],
+        ".0f")
+    row("small: articles stored", [median(small[n], "articles") for n in names], ".0f")
+    walls = [median(none[n], "wall_s") for n in names]
+    verdicts = ["met" if w <= TARGETS["none_wall_s"] else "MISSED" for w in walls]
+    row("nothing new: wall s", walls, ".2f",
+        f"target <= {TARGETS['none_wall_s']} s: {', '.join(verdicts)}")
+    row("nothing new: CPU s, crawl process", [median(none[n], "main_cpu_s") for n in names],
+        ".2f")
+    row("nothing new: CPU s, crawl tree", [median(none[n], "tree_cpu_s") for n in names],
+        ".2f")
+    row("nothing new: processes", [median(none[n], "processes") for n in names], ".0f")
+    row("nothing new: peak PSS MB", [median(none[n], "peak_pss_mb") for n in names], ".0f")
+    lines.append("")
+    lines.append("The machine is shared: figures move with others' load; the ratios between "
+                 "trees, measured round by round, hold better.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=60,
+                        help="pages for a in each round (default 60)")
+    parser.add_argument("--baseline", type=Path, metavar="TREE",
+                        help="another checkout of the project, measured the same way")
+    parser.add_argument("--workdir", type=Path,
+                        help="where the site and archives go (default: a cache directory "
+                             "per page count under the system temp directory)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    args = parser.parse_args()
+
+    trees = {"this": ROOT}
+    if args.baseline:
+        trees["baseline"] = args.baseline.resolve()
+    for tree in trees.values():
+        check_tree(tree)
+    workdir = args.workdir or Path(tempfile.gettempdir()) / f"newsarchive-small-{args.pages}"
+    summary = synthsite.build(workdir, args.pages)
+    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "synthsite.py"), "serve",
+                               str(workdir)], stdout=subprocess.PIPE, text=True)
+    results: dict = {"pages": args.pages, "a_pages_s": [],
+                     "trees": {name: {"path": str(path), "small": [], "none": []}
+                               for name, path in trees.items()},
+                     "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+    try:
+        base_url = server.stdout.readline().strip()
+        _, seeds = synthsite.write_inputs(workdir, summary, base_url)
+        files = synthsite.article_files(workdir, summary["docids"])
+        sample = [(base_url + path, file.read_bytes()) for path, file in files[: args.sample]]
+        server_cpu = cpu_seconds(server.pid) or 0.0
+        for round_ in range(args.rounds):
+            order = list(trees.items())
+            if round_ % 2:
+                order.reverse()
+            print(f"round {round_ + 1}/{args.rounds}: a ...", file=sys.stderr, flush=True)
+            results["a_pages_s"].append(measure_a(sample))
+            for name, tree in order:
+                db = fresh(workdir / f"small-{name}.db")
+                log = workdir / f"small-{name}.log"
+                print(f"  {name}: crawl of {args.pages} pages ...", file=sys.stderr,
+                      flush=True)
+                results["trees"][name]["small"].append(run_crawl(tree, db, seeds, workdir,
+                                                                 log))
+            for name, tree in order:
+                print(f"  {name}: a run that finds nothing new ...", file=sys.stderr,
+                      flush=True)
+                results["trees"][name]["none"].append(
+                    run_crawl(tree, workdir / f"small-{name}.db", seeds, workdir,
+                              workdir / f"small-{name}.log"))
+        results["server_cpu_s"] = (cpu_seconds(server.pid) or 0.0) - server_cpu
+    finally:
+        server.terminate()
+        server.wait()
+    results["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
