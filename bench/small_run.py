@@ -92,7 +92,7 @@ def check_tree(tree: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     where = subprocess.run([sys.executable, "-c", "import crawler.pool, archive.fts; "
                             "print(crawler.pool.__file__)"], env=env, capture_output=True,
-                           text=True, check=True).stdout.strip()
+                           text=True, check=True, cwd=tempfile.gettempdir()).stdout.strip()
     if not where.startswith(str(tree)):
         raise SystemExit(f"{tree}: its code is not what runs ({where})")
 
