@@ -46,6 +46,7 @@ from pipelines.sites.base import (
     read_metadata,
     strip_suffix,
 )
+from pipelines.sites.mirror import site_url
 from pipelines.types import Article, Image
 
 # Hidden copies of recommendation lists sit inside NetEase body containers; a reader
@@ -174,7 +175,8 @@ def _with_template(
         for node in container.xpath(xpath):
             if isinstance(node, HtmlElement) and node is not container:
                 node.drop_tree()  # keeps the tail text, which belongs to the parent
-    images = _images(container, _base_url(tree, url), template.caption)
+    # Relative image addresses resolve against the real page, also for a mirror's copy.
+    images = _images(container, _base_url(tree, site_url(url)), template.caption)
     # A caption is part of what the reader sees; trafilatura drops <figure> wholesale
     # when images are not extracted, so make figures plain blocks and captions paragraphs.
     for node in container.iter("figure", "figcaption"):

@@ -81,7 +81,7 @@ def test_rows_hold_what_extraction_gives(crawled: tuple[SampleSite, Path, str]) 
                     "profile", "template"):
             assert row[key] == expected[key], (case.name, key)
         assert json.loads(row["images"]) == expected["images"], case.name
-        assert row["source"] in ("demo-netease", "demo-sina")
+        assert row["source"] in ("demo-netease", "demo-sina", "demo-portals")
         assert row["content_hash"] and row["fetched_at"]
 
 
@@ -126,7 +126,7 @@ def test_failures_recorded_with_url_and_reason(crawled: tuple[SampleSite, Path, 
 def test_run_recorded_and_summary_printed(crawled: tuple[SampleSite, Path, str]) -> None:
     _, db, log = crawled
     runs = rows(db, "select * from crawl_runs order by id")
-    assert {run["source"] for run in runs} == {"demo-netease", "demo-sina"}
+    assert {run["source"] for run in runs} == {"demo-netease", "demo-sina", "demo-portals"}
     assert all(run["status"] == "ok" and run["finished_at"] for run in runs)
     total_new = sum(run["articles_new"] for run in runs)
     assert total_new == len(rows(db, "select id from articles where duplicate_of is null"))

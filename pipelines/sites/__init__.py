@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipelines.sites import netease
+from pipelines.sites import ifeng, netease, people, sina, sohu, tencent, wechat, xinhua
 from pipelines.sites.base import SiteProfile, Template
+from pipelines.sites.mirror import site_url
 
-_ALL: tuple[SiteProfile, ...] = (netease.PROFILE,)
+_ALL: tuple[SiteProfile, ...] = (
+    netease.PROFILE,
+    sina.PROFILE,
+    wechat.PROFILE,
+    tencent.PROFILE,
+    sohu.PROFILE,
+    ifeng.PROFILE,
+    people.PROFILE,
+    xinhua.PROFILE,
+)
 
 PROFILES: dict[str, SiteProfile] = {p.name: p for p in _ALL}
 
@@ -30,7 +40,7 @@ def profile_for(url: str, name: str | None = None) -> SiteProfile | None:
     if name:
         return PROFILES[name]
     try:
-        host = urlsplit(url).hostname or ""
+        host = urlsplit(site_url(url)).hostname or ""  # a mirror: the host it mirrors
     except ValueError:  # malformed URL (e.g. a bad IPv6 literal)
         return None
     return next((p for p in _ALL if host and p.serves(host)), None)
