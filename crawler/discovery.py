@@ -1,7 +1,8 @@
 """Where new article URLs come from: pure functions from a listing's bytes to URLs.
 
-Four kinds of listing: HTML channel pages, NetEase's JSONP lists, RSS/Atom feeds and
-sitemaps. Each returns absolute URLs in page order; the spider filters them by `allow`.
+Four kinds of listing: HTML channel pages, JSON/JSONP article lists (NetEase's JSONP,
+the roll APIs of Sina, Tencent and Xinhua), RSS/Atom feeds and sitemaps. Each returns
+absolute URLs in page order; the spider filters them by `allow`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ NEXT_PAGE_TEXTS = ("下一页", "下页", "next", "next page", "›", "»", ">")
 JSONP_CALL = re.compile(r"^[^(]*\((.*)\)\s*;?\s*$", re.S)
 TRAILING_COMMA = re.compile(r",\s*([\]}])")
 JSONP_DOCURL = re.compile(r"""["']?docurl["']?\s*:\s*["']([^"']+)["']""")
+# Keys under which article lists name an item's address: NetEase `docurl`, Sina and
+# Tencent `url`, Xinhua `LinkUrl`, others `link`. Compared case-insensitively.
+URL_KEYS = ("docurl", "url", "linkurl", "link")
+# Item types that are not articles (NetEase `newstype`, Tencent `article_type` words).
+NOT_ARTICLE_TYPES = {"video", "photoset", "live", "special"}
 
 
 @dataclass(frozen=True)
@@ -97,25 +103,43 @@ def links_from_sitemap(body: bytes) -> tuple[list[str], list[str]]:
 
 
 def links_from_jsonp(text: str) -> list[str]:
-    """Article URLs of a NetEase JSONP list: `data_callback([{docurl, newstype, ...}, ...])`.
+    """Article URLs of a JSON or JSONP article list, in list order.
 
-    Items whose `newstype` is not `article` (videos, photo sets) are left out. NetEase's
-    lists are not always strict JSON, so a lenient pass follows a strict one.
+    NetEase: `data_callback([{docurl, newstype, ...}, ...])`; Sina's roll API:
+    `{"result": {"data": [{"url": ...}]}}`; Tencent: `{"data": {"list": [{"url": ...}]}}`;
+    Xinhua: `{"data": {"list": [{"LinkUrl": ...}]}}`. Each item's address is the first of
+    URL_KEYS it has; items typed as video, photo set or live (NetEase `newstype`) are left
+    out. Lists are not always strict JSON, so a lenient pass follows a strict one, and
+    NetEase's `docurl`s are read by pattern when even that fails.
     """
     match = JSONP_CALL.match(text.strip())
     payload = match.group(1) if match else text
-    items = _loads_lenient(payload)
-    if items is None:
+    data = _loads_lenient(payload)
+    if data is None:
         return _unique(JSONP_DOCURL.findall(payload))
-    if isinstance(items, dict):
-        items = next((v for v in items.values() if isinstance(v, list)), [])
-    links = [
-        str(item["docurl"]).strip()
-        for item in items
-        if isinstance(item, dict) and item.get("docurl")
-        and str(item.get("newstype", "article")).lower() in ("article", "")
-    ]
+    links: list[str] = []
+    _collect_item_urls(data, links)
     return _unique(links)
+
+
+def _collect_item_urls(node: object, links: list[str]) -> None:
+    """Walk the JSON in document order; an object with an http(s) address under one of
+    URL_KEYS is an item (its own children are not searched: thumbnails, share links)."""
+    if isinstance(node, list):
+        for child in node:
+            _collect_item_urls(child, links)
+        return
+    if not isinstance(node, dict):
+        return
+    keys = {str(k).lower(): v for k, v in node.items()}
+    for key in URL_KEYS:
+        value = keys.get(key)
+        if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
+            if str(keys.get("newstype", "article")).lower() not in NOT_ARTICLE_TYPES:
+                links.append(value.strip())
+            return
+    for child in node.values():
+        _collect_item_urls(child, links)
 
 
 def _loads_lenient(payload: str) -> list | dict | None:

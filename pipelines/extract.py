@@ -181,6 +181,12 @@ def _with_template(
     # when images are not extracted, so make figures plain blocks and captions paragraphs.
     for node in container.iter("figure", "figcaption"):
         node.tag = "div" if node.tag == "figure" else "p"
+    # The same for a template's own caption elements (Sina's span.img_descr beside the
+    # <img>): trafilatura drops a span that shares its block with an image.
+    for img in list(container.iter("img")):
+        for caption in img.xpath(template.caption) if template.caption else ():
+            if isinstance(caption, HtmlElement) and caption.tag in ("span", "em", "font"):
+                caption.tag = "p"
     text = _body_text(container)
     if not text:
         return None

@@ -247,11 +247,14 @@ def test_profile_lookup(tmp_path: Path) -> None:
     assert profile_for("https://www.163.com/dy/article/KEK0A3PK0527D7QO.html") is netease
     assert profile_for("https://news.163.com/25/1113/10/KEIQ4R2B000189FH.html") is netease
     assert profile_for("https://not163.com/x.html") is None
-    assert profile_for("https://news.sina.com.cn/c/2004-06-01/x.shtml") is None
+    assert profile_for("https://news.sina.com.cn/c/2004-06-01/x.shtml") is PROFILES["sina"]
+    assert profile_for("https://www.qq.com/") is None  # no profile for the portal's home host
     assert profile_for((tmp_path / "page.html").as_uri()) is None
     # an explicit name wins over the host: the sample site on 127.0.0.1
     assert profile_for("http://127.0.0.1:8123/www.163.com/x.html", "netease") is netease
     assert profile_for("http://127.0.0.1:8123/x.html") is None
+    # no name: a mirror URL gets the profile of the host it mirrors
+    assert profile_for("http://127.0.0.1:8123/www.163.com/x.html") is netease
     assert profile_for(DY, "generic") is None
     with pytest.raises(KeyError):
         profile_for(DY, "no-such-profile")
