@@ -14,7 +14,7 @@ import pytest
 
 from conftest import FIXTURES, load_json
 from crawler.discovery import links_from_html, links_from_jsonp
-from newsarchive.seeds import load_seeds_file
+from crawler.seeds import load_seeds_file
 from pipelines.extract import extract_article
 from pipelines.sites import profile_for
 from pipelines.sites.mirror import site_url
@@ -143,7 +143,7 @@ def test_portal_seed_fixture_urls_are_admitted() -> None:
 def test_saved_tencent_listing_yields_its_articles_not_its_videos() -> None:
     """news.qq.com as saved in 2020 (GerapyAutoExtractor's sample): the tencent-news
     source admits the article links and none of the video or channel links."""
-    case = FIXTURES / "site" / "tencent-listing"
+    case = FIXTURES / "listings" / "tencent-news"
     url = load_json(case / "response.json")["url"]
     found = links_from_html((case / "page.html").read_bytes(), url)
     [source] = [s for s in load_seeds_file(REPO / "seeds" / "portals.toml")
