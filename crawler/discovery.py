@@ -27,8 +27,6 @@ JSONP_DOCURL = re.compile(r"""["']?docurl["']?\s*:\s*["']([^"']+)["']""")
 # Keys under which article lists name an item's address: NetEase `docurl`, Sina and
 # Tencent `url`, Xinhua `LinkUrl`, others `link`. Compared case-insensitively.
 URL_KEYS = ("docurl", "url", "linkurl", "link")
-# Item types that are not articles (NetEase `newstype`, Tencent `article_type` words).
-NOT_ARTICLE_TYPES = {"video", "photoset", "live", "special"}
 
 
 @dataclass(frozen=True)
@@ -108,8 +106,8 @@ def links_from_jsonp(text: str) -> list[str]:
     NetEase: `data_callback([{docurl, newstype, ...}, ...])`; Sina's roll API:
     `{"result": {"data": [{"url": ...}]}}`; Tencent: `{"data": {"list": [{"url": ...}]}}`;
     Xinhua: `{"data": {"list": [{"LinkUrl": ...}]}}`. Each item's address is the first of
-    URL_KEYS it has; items typed as video, photo set or live (NetEase `newstype`) are left
-    out. Lists are not always strict JSON, so a lenient pass follows a strict one, and
+    URL_KEYS it has; items whose NetEase `newstype` is not `article` (videos, photo sets)
+    are left out. Lists are not always strict JSON, so a lenient pass follows a strict one, and
     NetEase's `docurl`s are read by pattern when even that fails.
     """
     match = JSONP_CALL.match(text.strip())
@@ -135,7 +133,7 @@ def _collect_item_urls(node: object, links: list[str]) -> None:
     for key in URL_KEYS:
         value = keys.get(key)
         if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
-            if str(keys.get("newstype", "article")).lower() not in NOT_ARTICLE_TYPES:
+            if str(keys.get("newstype", "article")).lower() in ("article", ""):
                 links.append(value.strip())
             return
     for child in node.values():
