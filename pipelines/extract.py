@@ -239,7 +239,8 @@ def _image_src(img: HtmlElement) -> str | None:
 def _generic(
     tree: HtmlElement, url: str, site: SiteProfile | None, base: datetime | None
 ) -> Article | None:
-    attempt = _best_attempt(tree, url, anchor_texts(tree))[0]
+    real = site_url(url)  # the sample site's mirror: the address it stands for
+    attempt = _best_attempt(tree, real, anchor_texts(tree))[0]
     if attempt is None:
         return None
     doc, text = attempt.doc, attempt.text
@@ -255,13 +256,13 @@ def _generic(
     container = next(iter(tree.xpath(GENERIC.body)), None)
     images: list[Image] = []
     if isinstance(container, HtmlElement):
-        images = _images(container, _base_url(tree, url), GENERIC.caption)
+        images = _images(container, _base_url(tree, real), GENERIC.caption)
     if not images:  # no <article> element (or no image in it): the page's lead image
         lead = pick(tree, (Pick('//meta[@property="og:image"]/@content'),))
-        absolute = join_url(url, lead) if lead else None
+        absolute = join_url(real, lead) if lead else None
         if absolute and absolute.startswith(("http://", "https://")):
             images = [{"url": absolute, "caption": None}]
-    canonical = site.canonical_url(url) if site is not None else _declared_canonical(tree, url)
+    canonical = site.canonical_url(url) if site is not None else _declared_canonical(tree, real)
     return _article(url, canonical, meta, site, text, images, tree, "generic", None, base)
 
 
