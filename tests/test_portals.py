@@ -73,7 +73,8 @@ def test_one_canonical_url_per_article(url: str, canonical: str) -> None:
 
 def test_site_url_leaves_real_addresses_alone() -> None:
     for url in ("https://www.sohu.com/a/1_2", "http://127.0.0.1:8123/rss/netease-news.xml",
-                "http://127.0.0.1:8123/", "", "http://[broken/a"):
+                "http://127.0.0.1:8123/", "", "http://[broken/a", "http://127.0.0.1:8123/story.html",
+                "http://127.0.0.1:8123/sitemap.xml", "http://127.0.0.1:8123/a.html/b.html"):
         assert site_url(url) == url
 
 

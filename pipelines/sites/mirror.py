@@ -12,6 +12,8 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# A first path segment ending like a file ("/story.html") names no host.
+FILE_ENDINGS = {"htm", "html", "shtml", "xml", "json", "js", "php", "txt", "asp", "aspx"}
 
 
 def site_url(url: str) -> str:
@@ -24,8 +26,10 @@ def site_url(url: str) -> str:
         return url
     if parts.hostname not in LOOPBACK:
         return url
-    host, _, rest = parts.path.lstrip("/").partition("/")
-    if "." not in host or not host.replace(".", "").replace("-", "").isalnum():
+    host, slash, rest = parts.path.lstrip("/").partition("/")
+    label = host.rsplit(".", 1)[-1].lower()
+    if (not slash or "." not in host or label in FILE_ENDINGS or not label.isalpha()
+            or not host.replace(".", "").replace("-", "").isalnum()):
         return url
     address = f"https://{host.lower()}/{unquote(rest) if '%3F' in rest.upper() else rest}"
     return address + (f"?{parts.query}" if parts.query else "")
