@@ -182,8 +182,9 @@ def test_two_workers_and_a_writer_archive_every_article_once(
         assert single.returncode == 0, single.stderr
         started.append(start_writer(redis_url, db, seeds, "writer", tmp_path))
         started += [start_worker(redis_url, seeds, node, tmp_path) for node in ("n1", "n2")]
-        result = run_cli("crawl", "--redis", redis_url, "--wait", "--db", str(db),
-                         "--seeds", str(seeds), timeout=DEADLINE)
+        result = run_cli("crawl", "demo-netease", "demo-sina", "generated", "--redis",
+                         redis_url, "--wait", "--db", str(db), "--seeds", str(seeds),
+                         timeout=DEADLINE)
         assert result.returncode == 0, result.stderr
         assert "generated" in result.stderr and "ok" in result.stderr
         wait_until(lambda: server.xlen(Keys().results) == 0, "the stream trimmed")
@@ -365,6 +366,25 @@ def test_a_result_delivered_twice_is_stored_once(server: redis.Redis, tmp_path: 
     assert server.hget(keys.run("r1"), "status") == b"ok"  # all stored: closed
     assert rows(db, "select status, articles_new, cluster_run from crawl_runs") == [
         ("ok", 1, "r1")]
+
+
+def test_a_page_fetched_again_after_a_lost_lease_is_stored_once(server: redis.Redis,
+                                                                tmp_path: Path) -> None:
+    """A node killed after its XADD and before letting its lease go: another node fetches
+    the request again, and the stream holds two results of one URL in one run."""
+    keys = Keys()
+    server.hset(keys.run("r1"), mapping={"source": "s", "status": "running", "queued": 0,
+                                          "sent": 2, "stored": 0})
+    server.sadd(keys.runs_open, "r1")
+    for node in ("doomed", "survivor"):
+        server.xadd(keys.results, encode(page_item("https://www.163.com/dy/article/C.html"),
+                                         "r1", node))
+    writer = ClusterWriter(server, tmp_path / "archive.db", {}, consumer="w")
+    writer.prepare()
+    writer.step(block_ms=10)
+    assert rows(tmp_path / "archive.db", "select node from pages") == [("doomed",)]
+    assert rows(tmp_path / "archive.db", "select count(*) from articles") == [(1,)]
+    assert server.xpending(keys.results, keys.writers)["pending"] == 0
 
 
 def test_an_entry_that_is_not_a_result_is_set_aside(server: redis.Redis,

@@ -212,10 +212,11 @@ def build_archive(path: Path, migrations: int) -> sqlite_utils.Database:
 def old_article(db: sqlite_utils.Database, url: str, text: str) -> int:
     print_ = fingerprint(text)
     assert print_ is not None
-    new_id = db["articles"].insert(
-        {**make_article(url, text=text), "images": "[]", "content_hash": url,
-         "fetched_at": "2025-11-01T00:00:00+00:00",
-         "first_seen_at": "2025-11-01T00:00:00+00:00"}).last_pk
+    row = {**make_article(url, text=text), "images": "[]", "content_hash": url,
+           "fetched_at": "2025-11-01T00:00:00+00:00",
+           "first_seen_at": "2025-11-01T00:00:00+00:00"}
+    columns = db["articles"].columns_dict  # the old schema: later columns left out
+    new_id = db["articles"].insert({k: v for k, v in row.items() if k in columns}).last_pk
     db["article_minhash"].insert({"article_id": new_id, "hashvalues": print_.hashvalues})
     return int(new_id)
 

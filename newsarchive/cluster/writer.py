@@ -169,6 +169,12 @@ class ClusterWriter:
     def _store(self, run_id: int, result: Result) -> None:
         """What StorePipeline.process_item does, for one result (a transaction is open)."""
         item, archive = result.item, self.archive
+        if isinstance(item, PageItem) and self._stored_in_run(run_id, item.page.url):
+            # A node killed after its XADD and before letting its lease go: the request
+            # was fetched again by another node, and this is the second result.
+            logger.info("%s already stored in this run: a refetch after a lost lease",
+                        item.page.url)
+            return
         if isinstance(item, PageItem):
             source = self.sources.get(item.source)
             archive.revisit_after = source.revisit if source else ()
@@ -194,6 +200,10 @@ class ClusterWriter:
         elif isinstance(item, ListingItem):
             # Validators are not kept in a cluster run (docs/cluster.md): no 304s.
             archive.save_listing_state(run_id, item.url, item.status, None, None)
+
+    def _stored_in_run(self, run_id: int, url: str) -> bool:
+        return self.db.execute("select 1 from pages where url = ? and run_id = ?",
+                               [url, run_id]).fetchone() is not None
 
     def _set_aside(self, entry_id: str, fields: dict[bytes, bytes], why: str) -> None:
         """An entry that cannot be stored: kept in the `<prefix>:unstored` list with the
