@@ -28,6 +28,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -223,35 +224,60 @@ def train_site_dictionary(db: sqlite_utils.Database, site: str,
     a new one is trained for the pages to come; the pages stored keep theirs.
 
     Reads and trains outside any transaction (about a second for 100 pages of 270 KB),
-    then writes in one short one."""
-    from archive.transactions import write_transaction
+    then writes in one short one. DictionaryTrainer(background=True) runs the same three
+    steps with the training in a thread."""
+    sampled = training_samples(db, site, replacing)
+    if sampled is None:
+        return None
+    pages, samples = sampled
+    trained = train_dictionary(samples)
+    del samples
+    return None if trained is None else store_site_dictionary(db, site, replacing, trained,
+                                                              pages)
 
+
+def training_samples(db: Db, site: str,
+                     replacing: int | None = None) -> tuple[int, list[bytes]] | None:
+    """The pages to train the site's dictionary on: (pages chosen, their bodies), or None
+    when the site has a dictionary other than `replacing` or too few pages."""
     if site_dictionary(db, site) != replacing:
         return None
     ids = site_page_ids(db, site)
     if len(ids) < TRAIN_AFTER:
         return None
     chosen = ids[-SAMPLES:]
-    samples = [decompress_page(db, row) for row in _bodies(db, chosen)]
+    return len(chosen), [decompress_page(db, row) for row in _bodies(db, chosen)]
+
+
+def train_dictionary(samples: list[bytes]) -> bytes | None:
+    """A zstd dictionary's content trained on `samples`, or None when they are too small.
+    Touches no database: zstd releases the GIL while it trains, so a thread can run it."""
     size = min(MAX_DICT_SIZE, sum(map(len, samples)) // SAMPLE_BYTES_PER_DICT_BYTE)
     if size < MIN_DICT_SIZE:
         return None
     try:
-        trained = zstd.train_dict(samples, size)
+        return zstd.train_dict(samples, size).dict_content
     except zstd.ZstdError:
         return None
     finally:
-        del samples
         _trim_heap()
-    zdict = zstd.ZstdDict(trained.dict_content)
+
+
+def store_site_dictionary(db: sqlite_utils.Database, site: str, replacing: int | None,
+                          trained: bytes, pages: int) -> int | None:
+    """Keep a trained dictionary for the site and re-store its `zstd` pages with it, in
+    one transaction. None when the site's dictionary is no longer `replacing`."""
+    from archive.transactions import write_transaction
+
+    zdict = zstd.ZstdDict(trained)
     with write_transaction(db):
         if site_dictionary(db, site) != replacing:  # another process was quicker
             return None
         cursor = db.execute(
             "insert into page_dicts (site, created_at, pages, size, dict) "
             "values (?, ?, ?, ?, ?)",
-            [site, datetime.now(UTC).isoformat(timespec="seconds"), len(chosen),
-             len(trained.dict_content), trained.dict_content])
+            [site, datetime.now(UTC).isoformat(timespec="seconds"), pages, len(trained),
+             trained])
         dict_id = int(cursor.lastrowid)
         codec = f"{DICT_PREFIX}{dict_id}"
         digested = zdict.as_digested_dict
@@ -266,13 +292,17 @@ def train_site_dictionary(db: sqlite_utils.Database, site: str,
     return dict_id
 
 
-
 class DictionaryTrainer:
     """When to train a site's page dictionary: once it has enough pages, and again when its
     pages have drifted away from it. One per writer connection (ArchiveWriter)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, background: bool = False) -> None:
         self.db = db
+        # background: train in a thread (the crawl's reactor thread must not stop for the
+        # second a training takes); the result is stored at a later page or at finish().
+        self._executor = ThreadPoolExecutor(1, "page-dict") if background else None
+        # site -> (the training, the dictionary it replaces, pages chosen, pages counted)
+        self._running: dict[str, tuple[Future[bytes | None], int | None, int, int]] = {}
         # Sites without a page dictionary: pages counted so far and the count at which
         # to train one (TRAIN_AFTER, more after a failure).
         self._training: dict[str, tuple[int, int]] = {}
@@ -286,6 +316,7 @@ class DictionaryTrainer:
 
         A site's pages are counted once from the index, then one by one as they are
         stored here: a store costs the same whatever the number of pages the site has."""
+        self._collect()
         site = site_of(url)
         if not site:
             return
@@ -298,12 +329,48 @@ class DictionaryTrainer:
             count, due = len(site_page_ids(self.db, site)), TRAIN_AFTER
         else:
             count, due = state[0] + 1, state[1]
-        if count < due:
+        if count < due or site in self._running:
             self._training[site] = (count, due)
-        elif train_site_dictionary(self.db, site) is None:
+        elif self._executor is not None:
+            self._start(site, None, count)
+        else:
+            self._trained(site, train_site_dictionary(self.db, site), count)
+
+    def finish(self) -> None:
+        """Wait for the trainings under way and store what they made (a writer's end)."""
+        self._collect(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown()
+
+    def _trained(self, site: str, dict_id: int | None, count: int) -> None:
+        if dict_id is None:
             self._training[site] = (count, 2 * count)  # too little to train on: later
         else:
             self._training.pop(site, None)
+
+    def _start(self, site: str, replacing: int | None, count: int) -> None:
+        """Read the samples here (this connection), train in the thread."""
+        assert self._executor is not None
+        sampled = training_samples(self.db, site, replacing)
+        if sampled is None:
+            if replacing is None:
+                self._trained(site, None, count)
+            return
+        pages, samples = sampled
+        future = self._executor.submit(train_dictionary, samples)
+        self._running[site] = (future, replacing, pages, count)
+
+    def _collect(self, wait: bool = False) -> None:
+        """Store the dictionaries the thread has trained (all of them, waiting, if `wait`)."""
+        for site, (future, replacing, pages, count) in list(self._running.items()):
+            if not (wait or future.done()):
+                continue
+            del self._running[site]
+            trained = future.result()
+            dict_id = None if trained is None else store_site_dictionary(
+                self.db, site, replacing, trained, pages)
+            if replacing is None:
+                self._trained(site, dict_id, count)
 
     def _watch_drift(self, site: str, dict_id: int, ratio: float) -> None:
         """Follow how well the site's dictionary compresses the pages stored with it:
@@ -320,7 +387,10 @@ class DictionaryTrainer:
         watch[3] += (ratio - watch[3]) / 50
         if pages >= RETRAIN_AFTER and watch[3] > RETRAIN_WORSE * watch[2]:
             watch[1] = -10 * RETRAIN_AFTER  # failed or not, not again soon
-            train_site_dictionary(self.db, site, replacing=dict_id)
+            if self._executor is not None:
+                self._start(site, dict_id, 0)
+            else:
+                train_site_dictionary(self.db, site, replacing=dict_id)
 
 
 def _trim_heap() -> None:

@@ -69,10 +69,11 @@ class ArchiveWriter(RunRecords):
     """
 
     def __init__(self, db: sqlite_utils.Database,
-                 revisit_after: tuple[timedelta, ...] = ()) -> None:
+                 revisit_after: tuple[timedelta, ...] = (),
+                 train_in_background: bool = False) -> None:
         self.db = db
         self.revisit_after = revisit_after
-        self.dictionaries = DictionaryTrainer(db)
+        self.dictionaries = DictionaryTrainer(db, background=train_in_background)
         self.near = NearDuplicateIndex(db)
         self.watches = WatchMatcher(db)
 
@@ -160,6 +161,14 @@ class ArchiveWriter(RunRecords):
         if fingerprint is not None and outcome in ("new", "near-duplicate", "revised"):
             self._fold_if_due()
         return outcome
+
+    def finish(self) -> None:
+        """Store what the background made (a page dictionary still training): at a run's
+        end. Skipped or failed, the site's dictionary is trained by a later run."""
+        try:
+            self.dictionaries.finish()
+        except sqlite3.Error as exc:
+            logger.warning("page dictionary not stored: %s", exc)
 
     def _fold_if_due(self) -> None:
         """One more article's band keys are pending: fold them into lsh_bands when there

@@ -108,7 +108,7 @@ class StorePipeline:
     def open_spider(self) -> None:
         source = self.crawler.spider.source
         self.archive = ArchiveWriter(open_archive(self.crawler.settings.get("NEWSARCHIVE_DB")),
-                                     revisit_after=source.revisit)
+                                     revisit_after=source.revisit, train_in_background=True)
         self.run_id = self.archive.start_run(source.name, pid=os.getpid())
         self.crawler.stats.set_value("newsarchive/run_id", self.run_id)
 
@@ -206,6 +206,7 @@ class StorePipeline:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None or self.archive is None:
             return
+        self.archive.finish()
         if self.disk_full:
             self.crawler.stats.set_value("newsarchive/run_status", "failed")
             # A few bytes may be free again; if not, the next run closes the run row.

@@ -1,5 +1,7 @@
 """Scrapy settings for newsarchive. The CLI overrides a few per run (--db, --seeds, demo)."""
 
+from scrapy.settings import default_settings as _default_settings
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -76,9 +78,13 @@ LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 # Extensions a crawl never uses, not even imported: Scrapy 2.19's remote control would
 # open an HTTP control port for every crawl (and import aiohttp, a tenth of a run's
-# start-up); the telnet console is off anyway (it imports twisted.conch).
-EXTENSIONS = {
-    "scrapy.extensions.remote_control.RemoteControl": None,
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.memdebug.MemoryDebugger": None,
+# start-up); the telnet console is off anyway (it imports twisted.conch). Left out of
+# EXTENSIONS_BASE rather than set to None in EXTENSIONS: Scrapy imports every key of
+# EXTENSIONS to normalise it, None or not, but not the keys of the _BASE dictionary.
+_unused_extensions = {
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.memdebug.MemoryDebugger",
 }
+EXTENSIONS_BASE = {name: order for name, order in _default_settings.EXTENSIONS_BASE.items()
+                   if name not in _unused_extensions}

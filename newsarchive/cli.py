@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 
 import click
@@ -10,7 +11,23 @@ import click
 from newsarchive.commands import COMMANDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported when asked for (click's lazy-loading recipe)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.name == cmd_name, (target, command.name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsarchive")
 def cli() -> None:
     """Discover, fetch, extract, deduplicate and archive news articles in one SQLite file.
@@ -22,10 +39,6 @@ def cli() -> None:
         newsarchive stats             # what the archive holds
         datasette archive.db          # browse it
     """
-
-
-for command in COMMANDS:
-    cli.add_command(command)
 
 
 def main() -> None:

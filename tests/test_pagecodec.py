@@ -79,6 +79,29 @@ def test_a_site_gets_its_dictionary_after_its_first_pages(tmp_path: Path,
     assert other_row["codec"] == "zstd" and decompress_page(db, other_row) == PAGE
 
 
+def test_a_crawl_trains_in_the_background_and_stores_the_dictionary_at_the_end(
+        tmp_path: Path, small_training: int) -> None:
+    """The crawl's writer (train_in_background) goes on storing pages while zstd trains;
+    the dictionary is kept, and every page re-stored with it, by a later page or finish()."""
+    db = open_archive(tmp_path / "archive.db")
+    writer = ArchiveWriter(db, train_in_background=True)
+    rng = random.Random(3)
+    bodies: dict[str, bytes] = {}
+    for i in range(small_training + 3):
+        url = f"https://www.163.com/dy/article/B{i:015d}.html"
+        bodies[url] = site_page(i, rng)
+        writer.store(None, "s", make_page(url, bodies[url]), make_article(url, text=f"第{i}段。"))
+    writer.finish()
+    dict_id = site_dictionary(db, "www.163.com")
+    assert dict_id is not None
+    assert db.execute("select site, pages from page_dicts").fetchall() == [
+        ("www.163.com", small_training)]
+    rows = pages_of(db, "www.163.com")
+    assert len(rows) == small_training + 3
+    assert {row["codec"] for row in rows} == {f"zstd-dict:{dict_id}"}
+    assert all(decompress_page(db, row) == bodies[row["url"]] for row in rows)
+
+
 def test_workers_compress_with_the_dictionary_they_find_in_the_archive(
         tmp_path: Path, small_training: int) -> None:
     path = tmp_path / "archive.db"

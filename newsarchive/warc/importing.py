@@ -79,7 +79,7 @@ class Importer:
     def __init__(self, db_path: Path, *, workers: int = 0,
                  progress: Callable[[ImportReport, int], None] | None = None) -> None:
         self.db_path = db_path
-        self.writer = ArchiveWriter(open_archive(db_path))
+        self.writer = ArchiveWriter(open_archive(db_path), train_in_background=True)
         self.workers = workers
         self.progress = progress
         self.pool = extraction_pool(workers)
@@ -185,6 +185,7 @@ class Importer:
             status, reason = "failed", f"import stopped: {report.error}"[:500]
         else:
             status, reason = "ok", "finished"
+        self.writer.finish()
         self.writer.finish_run(report.run_id, status, reason)
         report.seconds = round(time.monotonic() - started, 2)
 
