@@ -182,6 +182,10 @@ def test_two_workers_and_a_writer_archive_every_article_once(
         assert single.returncode == 0, single.stderr
         started.append(start_writer(redis_url, db, seeds, "writer", tmp_path))
         started += [start_worker(redis_url, seeds, node, tmp_path) for node in ("n1", "n2")]
+        # Both nodes up before the runs are queued: a node still starting would leave
+        # the other to take nearly everything.
+        wait_until(lambda: server.hexists(Keys().nodes, "n1")
+                   and server.hexists(Keys().nodes, "n2"), "both nodes up")
         result = run_cli("crawl", "demo-netease", "demo-sina", "generated", "--redis",
                          redis_url, "--wait", "--db", str(db), "--seeds", str(seeds),
                          timeout=DEADLINE)

@@ -229,6 +229,7 @@ class LeasedScheduler(Scheduler):
         self._last_sweep = 0.0
         self._renewal = task.LoopingCall(self._renew)
         self._renewal.start(max(0.5, self.leases.lease_ms / 3000), now=False)
+        self._heartbeat()
 
     def close(self, reason: str) -> None:
         if self._renewal.running:
@@ -238,6 +239,7 @@ class LeasedScheduler(Scheduler):
         back = self.leases.requeue(sorted(self.held))
         if back:
             logger.info("gave %d unfinished requests back to the frontier", back)
+        self.server.hdel(self.leases.keys.nodes, self.leases.node)
         super().close(reason)
 
     def enqueue_request(self, request: Request) -> bool:
@@ -263,8 +265,13 @@ class LeasedScheduler(Scheduler):
         try:
             self.held.difference_update(self.leases.renew(sorted(self.held)))
             self._sweep(force=True)
+            self._heartbeat()
         except Exception:  # Redis away a moment: the next round tries again
             logger.exception("renewing leases")
+
+    def _heartbeat(self) -> None:
+        """This node is up and taking requests: its name and the time in `nodes`."""
+        self.server.hset(self.leases.keys.nodes, self.leases.node, int(time.time()))
 
     def _sweep(self, force: bool = False) -> None:
         now = time.monotonic()

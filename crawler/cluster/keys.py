@@ -92,5 +92,5 @@ class Keys:
         return self._key("schedule", job, slot)
 
     @property
-    def nodes(self) -> str:  # HASH: node name -> last heartbeat (for `status`)
+    def nodes(self) -> str:  # HASH: node name -> last heartbeat (unix s) of a live node
         return self._key("nodes")
