@@ -138,6 +138,14 @@ def count(db: Path, sql: str) -> int:
     return found[0][0] if found else 0
 
 
+def wait_for_nodes(server: redis.Redis, *nodes: str) -> None:
+    """Every node up (its heartbeat in Redis) before runs are queued: a node still
+    starting (a fresh checkout compiles its modules) would leave the others to take
+    nearly everything."""
+    wait_until(lambda: all(server.hexists(Keys().nodes, node) for node in nodes),
+               f"nodes {', '.join(nodes)} up")
+
+
 def runs_done(server: redis.Redis, runs: list[str]) -> bool:
     return all(server.hget(Keys().run(run), "status") in (b"ok", b"failed") for run in runs)
 
@@ -182,10 +190,7 @@ def test_two_workers_and_a_writer_archive_every_article_once(
         assert single.returncode == 0, single.stderr
         started.append(start_writer(redis_url, db, seeds, "writer", tmp_path))
         started += [start_worker(redis_url, seeds, node, tmp_path) for node in ("n1", "n2")]
-        # Both nodes up before the runs are queued: a node still starting would leave
-        # the other to take nearly everything.
-        wait_until(lambda: server.hexists(Keys().nodes, "n1")
-                   and server.hexists(Keys().nodes, "n2"), "both nodes up")
+        wait_for_nodes(server, "n1", "n2")
         result = run_cli("crawl", "demo-netease", "demo-sina", "generated", "--redis",
                          redis_url, "--wait", "--db", str(db), "--seeds", str(seeds),
                          timeout=DEADLINE)
@@ -232,6 +237,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(server: redis.Redis, redis_url:
         started.append(start_writer(redis_url, db, seeds, "writer", tmp_path))
         doomed = start_worker(redis_url, seeds, "doomed", tmp_path)
         started += [doomed, start_worker(redis_url, seeds, "survivor", tmp_path)]
+        wait_for_nodes(server, "doomed", "survivor")
         runs = queue_runs(redis_url, db, seeds, "generated")
         wait_until(lambda: count(db, "select count(*) from pages where node = 'doomed'")
                    >= 10, "a share done")
