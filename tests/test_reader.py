@@ -212,6 +212,22 @@ def test_home_page_is_search_first(archive: tuple[Path, dict]) -> None:
     assert "No watches: add <code>[[watch]]</code>" in html  # none in this archive's seeds
 
 
+def test_latest_articles_read_the_time_index_not_the_table(tmp_path: Path) -> None:
+    """The home page's newest-first list is read from m015's index: no sort of the whole
+    table, whatever the archive's size."""
+    from newsarchive.web.home import latest
+
+    conn = sqlite3.connect(open_archive(tmp_path / "a.db").conn.execute(
+        "pragma database_list").fetchone()[2])
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    conn.row_factory = sqlite3.Row
+    latest(conn)
+    [query] = [q for q in statements if "from articles a" in q]
+    plan = " ".join(row[3] for row in conn.execute("explain query plan " + query))
+    assert "articles_by_time" in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_home_page_shows_watches_once_the_archive_has_them(archive: tuple[Path, dict],
                                                            tmp_path: Path) -> None:
     path, ids = archive

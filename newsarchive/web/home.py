@@ -22,6 +22,7 @@ PAGE = 50
 # Shown beside the health of a source's last run: what a user reads at a glance.
 HEALTH_LABELS = {"generic": "generic fallback", "no_date": "no date", "short": "short body",
                  "no_author": "no author", "no_article": "no article"}
+# An article's time on the reading pages; archive m015's index is on this expression.
 WHEN = "coalesce(a.published_at, a.first_seen_at)"
 
 
