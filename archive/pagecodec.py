@@ -103,7 +103,7 @@ def decompress_page(db: Db | None, row: Mapping[str, Any] | Sequence[Any]) -> by
 
 def dictionary(db: Db, dict_id: int, frame: bytes | None = None) -> zstd.ZstdDict:
     """The dictionary `page_dicts.id = dict_id` of this archive (cached)."""
-    key = (_path(db), dict_id)
+    key = (archive_path(db), dict_id)
     with _lock:
         found = _dicts.get(key) if key[0] else None
         if found is not None:
@@ -127,7 +127,7 @@ def _load(db: Db, dict_id: int) -> zstd.ZstdDict:
     return zstd.ZstdDict(row[0])
 
 
-def _path(db: Db) -> str:
+def archive_path(db: Db) -> str:
     """The archive's file ('' for an in-memory database: nothing is cached for it)."""
     conn = db.conn if isinstance(db, sqlite_utils.Database) else db
     for _, name, path in conn.execute("pragma database_list"):
@@ -161,7 +161,7 @@ def compress_page(db: Db | None, site: str | None, body: bytes) -> tuple[bytes, 
     if dict_id is None:
         return zstd.compress(body, LEVEL), ZSTD
     assert db is not None and site is not None
-    key = (_path(db), site)
+    key = (archive_path(db), site)
     with _lock:
         current = _writing.get(key)
     if current is None or current[0] != dict_id:
@@ -173,9 +173,19 @@ def compress_page(db: Db | None, site: str | None, body: bytes) -> tuple[bytes, 
             f"{DICT_PREFIX}{dict_id}")
 
 
-# Extraction workers (crawler/work.py) compress the pages they extract: each holds a
-# read-only connection to the archive to find the site's dictionary.
+# Extraction workers (crawler/work.py) compress the pages they extract, and reextract's
+# workers read the pages they extract again: each holds a read-only connection to the
+# archive to find the site's dictionary.
 _readers: dict[str, sqlite3.Connection] = {}
+
+
+def _reader(archive: str) -> sqlite3.Connection:
+    conn = _readers.get(archive)
+    if conn is None:
+        conn = sqlite3.connect(archive, timeout=30, check_same_thread=False)
+        conn.execute("pragma query_only = 1")
+        _readers[archive] = conn
+    return conn
 
 
 def compress_for_archive(archive: str | None, site: str | None,
@@ -183,12 +193,12 @@ def compress_for_archive(archive: str | None, site: str | None,
     """compress_page, from a process that has the archive's path but no connection."""
     if not archive:
         return compress_page(None, None, body)
-    conn = _readers.get(archive)
-    if conn is None:
-        conn = sqlite3.connect(archive, timeout=30, check_same_thread=False)
-        conn.execute("pragma query_only = 1")
-        _readers[archive] = conn
-    return compress_page(conn, site, body)
+    return compress_page(_reader(archive), site, body)
+
+
+def decompress_for_archive(archive: str, blob: bytes, codec: str | None) -> bytes:
+    """decompress_page, from a process that has the archive's path but no connection."""
+    return decompress_page(_reader(archive), (blob, codec))
 
 
 def site_page_ids(db: Db, site: str) -> list[int]:
@@ -286,7 +296,7 @@ def store_site_dictionary(db: sqlite_utils.Database, site: str, replacing: int |
                        [zstd.compress(zstd.decompress(body), LEVEL, zstd_dict=digested),
                         codec, page_id])
     with _lock:
-        path = _path(db)
+        path = archive_path(db)
         if path:
             _writing[(path, site)] = (dict_id, zdict)
     return dict_id

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 import archive.neardup as neardup
+import archive.pagecodec as pagecodec
 import newsarchive.reextract.service as reextract_module
 from archive import open_archive
 from archive.fts import index_article, search
 from archive.neardup import NearDuplicateIndex
+from archive.store import content_hash
 from conftest import FIXTURES, load_json, run_cli
 from newsarchive.demo.demo import write_sample_seeds
 from newsarchive.demo.samplesite import serve_sample_site
@@ -68,8 +70,10 @@ def worsen(db: Path) -> int:
     [(article_id, title, text)] = database.execute(
         "select id, title, text from articles where canonical_url = ?", [CANONICAL]).fetchall()
     with database.atomic():
-        database.execute("update articles set text = ?, title = ?, author = null "
-                         "where id = ?", [WORSE_TEXT, EXPECTED["title"] + "_网易订阅", article_id])
+        database.execute("update articles set text = ?, content_hash = ?, title = ?, "
+                         "author = null where id = ?",
+                         [WORSE_TEXT, content_hash(WORSE_TEXT), EXPECTED["title"] + "_网易订阅",
+                          article_id])
         index_article(database, article_id, previous=(title, text))
         NearDuplicateIndex(database).index(article_id, fingerprint(WORSE_TEXT))
     database.close()
@@ -200,3 +204,48 @@ def test_a_page_without_an_article_is_a_failure(archive: Path) -> None:
     assert code == 1
     assert "failed     1" in out and "no article found in the stored page" in out
     assert snapshot(archive) == before
+
+
+def test_pages_kept_with_a_site_dictionary_are_read_in_the_workers(
+        archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers read each stored page themselves, with the archive's dictionaries: the
+    page goes to them as stored, not decompressed by the re-extracting process."""
+    db = open_archive(archive)
+    [(url,)] = db.execute("select final_url from pages p join articles a "
+                          "on a.id = p.article_id where a.canonical_url = ?",
+                          [CANONICAL]).fetchall()[:1]
+    site = pagecodec.site_of(url)
+    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", 5)
+    monkeypatch.setattr(pagecodec, "SAMPLES", 1000)  # all of the sample site's pages
+    monkeypatch.setattr(pagecodec, "MIN_DICT_SIZE", 1024)
+    dict_id = pagecodec.train_site_dictionary(db, site)
+    assert dict_id is not None
+    [(page_codec,)] = db.execute("select codec from pages where final_url = ?", [url])
+    assert page_codec == f"zstd-dict:{dict_id}"
+    db.close()
+    worsen(archive)
+    code, out, err = reextract(archive, "--json")
+    report = json.loads(out)
+    assert code == 0, err
+    assert (report["changed"], report["failed"]) == (1, 0)
+    assert execute(archive, "select text from articles where canonical_url = ?",
+                   CANONICAL) == [(EXPECTED["text"],)]
+
+
+def test_a_text_changed_only_in_its_spacing_keeps_its_fingerprint(archive: Path) -> None:
+    """Stored text that differs from today's extraction only in whitespace has the same
+    content hash, hence the same letters to fingerprint: the text is restored with a
+    version, and the near-duplicate index is left as it is (no new pending keys)."""
+    spaced = EXPECTED["text"].replace("\n", "\n\n")
+    assert content_hash(spaced) == content_hash(EXPECTED["text"])
+    execute(archive, "update articles set text = ? where canonical_url = ?",
+            spaced, CANONICAL)
+    index_before = [execute(archive, f"select * from {table} order by 1")
+                    for table in ("article_minhash", "lsh_pending", "lsh_bands")]
+    code, out, err = reextract(archive)
+    assert code == 0, err
+    assert "changed    1: text 1" in out, out
+    assert execute(archive, "select text from articles where canonical_url = ?",
+                   CANONICAL) == [(EXPECTED["text"],)]
+    assert [execute(archive, f"select * from {table} order by 1") for table in
+            ("article_minhash", "lsh_pending", "lsh_bands")] == index_before

@@ -17,13 +17,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
 from archive.fts import index_article
 from archive.neardup import NearDuplicateIndex
-from archive.pagecodec import decompress_page
+from archive.pagecodec import archive_path, decompress_for_archive, decompress_page
 from archive.revisions import changed_fields, record_revision
 from archive.runs import now_iso
 from archive.store import content_hash
@@ -86,17 +86,35 @@ def targets(db: sqlite_utils.Database, source: str | None = None,
         "select fetched_at >= ? from pages where id = ?", [since, t.page_id]).fetchone()[0]]
 
 
-def extract_stored(body: bytes, url: str, content_type: str | None, profile: str | None,
-                   fetched_at: str) -> tuple[Article | None, Fingerprint | None]:
-    """A stored page's extraction and fingerprint: runs in a pool worker. `body`: the
-    raw page (decompress_page: the dictionaries it may need are in the archive).
+class Reextracted(NamedTuple):
+    """A stored page's extraction, from a pool worker."""
+
+    article: Article | None
+    fingerprint: Fingerprint | None
+    # The text's content_hash is the stored article's: its fingerprint (from the same
+    # letters: pipelines.dedup.shingles drops spaces) was not computed, and stays.
+    same_text: bool = False
+
+
+def extract_stored(page: bytes, codec: str | None, archive: str, url: str,
+                   content_type: str | None, profile: str | None, fetched_at: str,
+                   stored_hash: str | None = None) -> Reextracted:
+    """A stored page's extraction and fingerprint: runs in a pool worker. `page`: the
+    `pages.body` as stored (`codec`), read here with the archive's dictionaries, or the
+    raw page when `codec` is None. The fingerprint (a sixth of a page's work) only for a
+    text whose hash is not `stored_hash`.
     Imports the extraction here, in the worker: the `newsarchive` command imports this
     module for every subcommand, a crawl included, which does not need trafilatura."""
     from pipelines.extract import extract_article
 
+    body = page if codec is None else decompress_for_archive(archive, page, codec)
     article = extract_article(body, url, content_type=content_type,
                               profile=profile, fetched_at=fetched_at)
-    return article, fingerprint(article["text"]) if article else None
+    if article is None:
+        return Reextracted(None, None)
+    if stored_hash is not None and content_hash(article["text"]) == stored_hash:
+        return Reextracted(article, None, same_text=True)
+    return Reextracted(article, fingerprint(article["text"]))
 
 
 def reextract(db: sqlite_utils.Database, *, source: str | None = None,
@@ -134,17 +152,21 @@ def _submit(db: sqlite_utils.Database, pool: Any, target: Target,
             ) -> tuple[Target, str, Future | None]:
     if target.page_id is None:
         return target, "", None
-    blob, codec, url, content_type, profile, fetched_at, article_profile = db.execute(
+    (blob, codec, url, content_type, profile, fetched_at, article_profile,
+     stored_hash) = db.execute(
         "select p.body, p.codec, p.final_url, p.content_type, p.profile, p.fetched_at, "
-        "a.profile "
+        "a.profile, a.content_hash "
         "from pages p join articles a on a.id = p.article_id where p.id = ?",
         [target.page_id]).fetchone()
     if profile is None:
         # A page stored before the profile was recorded: the article says which profile
         # extracted it then, unless that was the generic path (then the host decides).
         profile = article_profile if article_profile != "generic" else None
-    future = pool.submit(extract_stored, decompress_page(db, (blob, codec)), url,
-                         content_type, profile, fetched_at)
+    archive = archive_path(db)
+    if not archive:  # an archive in memory: no worker can open it, so read the page here
+        blob, codec = decompress_page(db, (blob, codec)), None
+    future = pool.submit(extract_stored, blob, codec, archive, url, content_type, profile,
+                         fetched_at, stored_hash)
     return target, fetched_at, future
 
 
@@ -156,7 +178,7 @@ def _settle(db: sqlite_utils.Database, near: NearDuplicateIndex, report: Report,
         reason = "no stored page"
     else:
         try:
-            fresh, print_ = future.result()
+            fresh, print_, same_text = future.result()
         except Exception as exc:  # one hostile page must not end the run
             reason = f"extraction failed: {type(exc).__name__}: {exc}"[:300]
         else:
@@ -167,7 +189,8 @@ def _settle(db: sqlite_utils.Database, near: NearDuplicateIndex, report: Report,
         report.failures.append({"url": target.url, "reason": reason})
         return
     changes, refreshed = update_article(db, near, target.article_id, fresh, print_,
-                                        fetched_at, dry_run=report.dry_run)
+                                        fetched_at, dry_run=report.dry_run,
+                                        same_text=same_text)
     if changes:
         report.changed += 1
         report.fields.update(changes)
@@ -179,9 +202,11 @@ def _settle(db: sqlite_utils.Database, near: NearDuplicateIndex, report: Report,
 
 def update_article(db: sqlite_utils.Database, near: NearDuplicateIndex, article_id: int,
                    fresh: Article, print_: Fingerprint | None, fetched_at: str, *,
-                   dry_run: bool = False) -> tuple[list[str], dict[str, Any]]:
+                   dry_run: bool = False, same_text: bool = False,
+                   ) -> tuple[list[str], dict[str, Any]]:
     """Bring one article in line with its fresh extraction, in one transaction: (the
-    versioned fields that changed, the refreshed fields that moved)."""
+    versioned fields that changed, the refreshed fields that moved). `same_text`: the
+    text has the stored one's content hash, so its fingerprint (not given) is unchanged."""
     with near.writing():
         cursor = db.execute("select * from articles where id = ?", [article_id])
         stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
@@ -200,7 +225,7 @@ def update_article(db: sqlite_utils.Database, near: NearDuplicateIndex, article_
             db["articles"].update(article_id, refreshed)
         if {"title", "text"} & set(changes):
             index_article(db, article_id, previous=(stored["title"], stored["text"]))
-        if "text" in changes:
+        if "text" in changes and not same_text:
             if print_ is not None:
                 near.index(article_id, print_)
             else:  # now too short to compare: an old fingerprint would match wrongly
