@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from archive import heap
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import NearDuplicateIndex
@@ -77,7 +76,6 @@ class ArchiveWriter(RunRecords):
         self.dictionaries = DictionaryTrainer(db, background=train_in_background)
         self.near = NearDuplicateIndex(db)
         self.watches = WatchMatcher(db)
-        self.trimmer = heap.Trimmer()
 
     # Lookups -----------------------------------------------------------------------
 
@@ -162,7 +160,6 @@ class ArchiveWriter(RunRecords):
             logger.warning("page dictionary for %s not trained: %s", site_of(page.url), exc)
         if fingerprint is not None and outcome in ("new", "near-duplicate", "revised"):
             self._fold_if_due()
-        self.trimmer.tick()  # the pages freed since the last trim, back to the system
         return outcome
 
     def finish(self) -> None:

@@ -2,7 +2,8 @@
 
 Everything a worker needs: crawler.work (trafilatura, lxml, numpy, datasketch's MinHash,
 the site profiles, rjieba's dictionary). The workers forked from it share these pages
-copy-on-write instead of each loading its own copy.
+copy-on-write instead of each loading its own copy, and inherit its malloc settings
+(archive/heap.py: large blocks freed go back to the system).
 gc.freeze() moves what is loaded so far out of the collector's reach: a collection in a
 worker would otherwise write to every object's header and so copy every page.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import gc
 
+from archive import heap
 from crawler import work
 
+heap.release_large_blocks()
 work.warm_up()
 gc.freeze()

@@ -8,6 +8,7 @@ import logging
 
 import click
 
+from archive import heap
 from newsarchive.commands import COMMANDS
 
 
@@ -43,6 +44,7 @@ def cli() -> None:
 
 def main() -> None:
     logging.captureWarnings(True)
+    heap.release_large_blocks()
     try:
         cli()
     finally:
