@@ -21,6 +21,8 @@ Every reader of `pages.body` goes through `decompress_page`.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import sqlite3
 import threading
 import zlib
@@ -33,8 +35,6 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 from backports import zstd
-
-from archive import heap
 
 ZLIB = "zlib"
 ZSTD = "zstd"
@@ -270,9 +270,7 @@ def train_dictionary(samples: list[bytes]) -> bytes | None:
     except zstd.ZstdError:
         return None
     finally:
-        # The training's ~60 MB (the pages and zstd's copy of them), freed, back to the
-        # system: they would otherwise stay in the crawl process's heap.
-        heap.trim()
+        _trim_heap()
 
 
 def store_site_dictionary(db: sqlite_utils.Database, site: str, replacing: int | None,
@@ -403,6 +401,13 @@ class DictionaryTrainer:
                 self._start(site, dict_id, 0)
             else:
                 train_site_dictionary(self.db, site, replacing=dict_id)
+
+
+def _trim_heap() -> None:
+    """Give the training's ~60 MB (the pages and zstd's copy of them) back to the system:
+    freed, they would otherwise stay in the crawl process's heap (glibc) for good."""
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _bodies(db: Db, ids: list[int]) -> list[tuple[bytes, str]]:

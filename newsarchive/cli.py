@@ -8,7 +8,6 @@ import logging
 
 import click
 
-from archive import heap
 from newsarchive.commands import COMMANDS
 
 
@@ -44,7 +43,6 @@ def cli() -> None:
 
 def main() -> None:
     logging.captureWarnings(True)
-    heap.release_large_blocks()
     try:
         cli()
     finally:
