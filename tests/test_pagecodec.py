@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from backports import zstd
 from browse_data import REFERENCE_TITLE, build_archive, reference_article
 
 from archive import open_archive, pagecodec
@@ -77,6 +78,29 @@ def test_a_site_gets_its_dictionary_after_its_first_pages(tmp_path: Path,
         assert len(row["body"]) < 0.8 * len(plain)
     [other_row] = pages_of(db, "news.example.org")
     assert other_row["codec"] == "zstd" and decompress_page(db, other_row) == PAGE
+
+
+def test_samples_are_read_joined_and_train_what_zstd_would(
+        tmp_path: Path, small_training: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The newest SAMPLES pages of the site, read into one buffer in id order, train the
+    dictionary zstd.train_dict trains on the same pages given one by one."""
+    db = open_archive(tmp_path / "archive.db")
+    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", 10**6)  # the writer trains none
+    writer = ArchiveWriter(db)
+    rng = random.Random(5)
+    bodies = [site_page(i, rng) for i in range(small_training + 4)]
+    for i, body in enumerate(bodies):
+        url = f"https://www.163.com/dy/article/S{i:015d}.html"
+        writer.store(None, "s", make_page(url, body), make_article(url, text=f"第{i}段。"))
+    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", small_training)
+    samples = pagecodec.training_samples(db, "www.163.com")
+    assert samples is not None
+    newest = bodies[-small_training:]
+    assert samples.pages == small_training
+    assert samples.sizes == tuple(map(len, newest))
+    assert samples.joined == b"".join(newest)
+    size = len(samples.joined) // pagecodec.SAMPLE_BYTES_PER_DICT_BYTE
+    assert pagecodec.train_dictionary(samples) == zstd.train_dict(newest, size).dict_content
 
 
 def test_a_crawl_trains_in_the_background_and_stores_the_dictionary_at_the_end(
