@@ -19,7 +19,8 @@ import sqlite_utils
 from archive.fts import Presegmented, index_article
 from archive.health import page_extraction
 from archive.neardup import NearDuplicateIndex
-from archive.pagecodec import DictionaryTrainer, compress_page, site_of, with_site_dictionary
+from archive.pagecodec import compress_page, site_of, with_site_dictionary
+from archive.pagedicts import DictionaryTrainer
 from archive.revisions import record_revision
 from archive.runs import RunRecords, now_iso
 from archive.transactions import write_transaction

@@ -259,7 +259,7 @@ def measure_compression(pages: list[tuple[str, bytes]]) -> list[dict]:
         rows.append({"method": name, "kb_per_page": sum(sizes) / len(sizes) / 1024,
                      "ms_per_page": 1000 * elapsed / len(test)})
 
-    from archive import pagecodec
+    from archive import pagecodec, pagedicts
 
     for level in (6, 9):
         row(f"zlib level {level}" + (" (before m006)" if level == 6 else ""),
@@ -268,9 +268,9 @@ def measure_compression(pages: list[tuple[str, bytes]]) -> list[dict]:
         row(f"zstd level {level}" + (" (a site's first pages)" if level == pagecodec.LEVEL
                                      else ""),
             lambda body, level=level: zstd.compress(body, level))
-    samples = train[: pagecodec.SAMPLES]
-    size = min(pagecodec.MAX_DICT_SIZE,
-               sum(map(len, samples)) // pagecodec.SAMPLE_BYTES_PER_DICT_BYTE)
+    samples = train[: pagedicts.SAMPLES]
+    size = min(pagedicts.MAX_DICT_SIZE,
+               sum(map(len, samples)) // pagedicts.SAMPLE_BYTES_PER_DICT_BYTE)
     started = time.perf_counter()
     trained = zstd.ZstdDict(zstd.train_dict(samples, size).dict_content)
     train_s = time.perf_counter() - started

@@ -15,7 +15,7 @@ import sqlite_utils
 from backports import zstd
 from browse_data import REFERENCE_TITLE, build_archive, reference_article
 
-from archive import open_archive, pagecodec
+from archive import open_archive, pagedicts
 from archive.fts import FTS_TABLE, search, segment, text_snippet
 from archive.migrations import MIGRATIONS
 from archive.pagecodec import (
@@ -44,8 +44,8 @@ def pages_of(db: sqlite_utils.Database, site: str) -> list[dict]:
 
 @pytest.fixture
 def small_training(monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", 12)
-    monkeypatch.setattr(pagecodec, "SAMPLES", 12)
+    monkeypatch.setattr(pagedicts, "TRAIN_AFTER", 12)
+    monkeypatch.setattr(pagedicts, "SAMPLES", 12)
     return 12
 
 
@@ -85,22 +85,22 @@ def test_samples_are_read_joined_and_train_what_zstd_would(
     """The newest SAMPLES pages of the site, read into one buffer in id order, train the
     dictionary zstd.train_dict trains on the same pages given one by one."""
     db = open_archive(tmp_path / "archive.db")
-    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", 10**6)  # the writer trains none
+    monkeypatch.setattr(pagedicts, "TRAIN_AFTER", 10**6)  # the writer trains none
     writer = ArchiveWriter(db)
     rng = random.Random(5)
     bodies = [site_page(i, rng) for i in range(small_training + 4)]
     for i, body in enumerate(bodies):
         url = f"https://www.163.com/dy/article/S{i:015d}.html"
         writer.store(None, "s", make_page(url, body), make_article(url, text=f"第{i}段。"))
-    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", small_training)
-    samples = pagecodec.training_samples(db, "www.163.com")
+    monkeypatch.setattr(pagedicts, "TRAIN_AFTER", small_training)
+    samples = pagedicts.training_samples(db, "www.163.com")
     assert samples is not None
     newest = bodies[-small_training:]
     assert samples.pages == small_training
     assert samples.sizes == tuple(map(len, newest))
     assert samples.joined == b"".join(newest)
-    size = len(samples.joined) // pagecodec.SAMPLE_BYTES_PER_DICT_BYTE
-    assert pagecodec.train_dictionary(samples) == zstd.train_dict(newest, size).dict_content
+    size = len(samples.joined) // pagedicts.SAMPLE_BYTES_PER_DICT_BYTE
+    assert pagedicts.train_dictionary(samples) == zstd.train_dict(newest, size).dict_content
 
 
 def test_a_crawl_trains_in_the_background_and_stores_the_dictionary_at_the_end(
@@ -262,8 +262,8 @@ def test_minhash_without_scipy_gives_datasketchs_signatures() -> None:
 def test_a_site_whose_pages_drift_gets_a_new_dictionary(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          small_training: int) -> None:
-    monkeypatch.setattr(pagecodec, "BASELINE", 5)
-    monkeypatch.setattr(pagecodec, "RETRAIN_AFTER", 10)
+    monkeypatch.setattr(pagedicts, "BASELINE", 5)
+    monkeypatch.setattr(pagedicts, "RETRAIN_AFTER", 10)
     db = open_archive(tmp_path / "archive.db")
     writer = ArchiveWriter(db)
     rng = random.Random(3)

@@ -14,6 +14,7 @@ import pytest
 
 import archive.neardup as neardup
 import archive.pagecodec as pagecodec
+import archive.pagedicts as pagedicts
 import newsarchive.reextract.service as reextract_module
 from archive import open_archive
 from archive.fts import index_article, search
@@ -215,10 +216,10 @@ def test_pages_kept_with_a_site_dictionary_are_read_in_the_workers(
                           "on a.id = p.article_id where a.canonical_url = ?",
                           [CANONICAL]).fetchall()[:1]
     site = pagecodec.site_of(url)
-    monkeypatch.setattr(pagecodec, "TRAIN_AFTER", 5)
-    monkeypatch.setattr(pagecodec, "SAMPLES", 1000)  # all of the sample site's pages
-    monkeypatch.setattr(pagecodec, "MIN_DICT_SIZE", 1024)
-    dict_id = pagecodec.train_site_dictionary(db, site)
+    monkeypatch.setattr(pagedicts, "TRAIN_AFTER", 5)
+    monkeypatch.setattr(pagedicts, "SAMPLES", 1000)  # all of the sample site's pages
+    monkeypatch.setattr(pagedicts, "MIN_DICT_SIZE", 1024)
+    dict_id = pagedicts.train_site_dictionary(db, site)
     assert dict_id is not None
     [(page_codec,)] = db.execute("select codec from pages where final_url = ?", [url])
     assert page_codec == f"zstd-dict:{dict_id}"
