@@ -126,13 +126,14 @@ def reextract(db: sqlite_utils.Database, *, source: str | None = None,
     report = Report(dry_run=dry_run)
     todo = targets(db, source, since)
     pool = extraction_pool(workers)
+    archive = archive_path(db)  # where the workers read the stored pages from
     # A bounded window of pages in flight: the archive may hold far more than memory.
     window = 4 * (workers or os.cpu_count() or 1)
     pending: deque[tuple[Target, str, Future | None]] = deque()
     near = NearDuplicateIndex(db)
     for target in _then_none(todo):
         if target is not None:
-            pending.append(_submit(db, pool, target))
+            pending.append(_submit(db, pool, archive, target))
         while pending and (target is None or len(pending) >= window):
             _settle(db, near, report, *pending.popleft())
             if progress is not None:
@@ -148,7 +149,7 @@ def _then_none(items: list[Target]) -> Iterator[Target | None]:
     yield None  # the end: drain what is still in flight
 
 
-def _submit(db: sqlite_utils.Database, pool: Any, target: Target,
+def _submit(db: sqlite_utils.Database, pool: Any, archive: str, target: Target,
             ) -> tuple[Target, str, Future | None]:
     if target.page_id is None:
         return target, "", None
@@ -162,7 +163,6 @@ def _submit(db: sqlite_utils.Database, pool: Any, target: Target,
         # A page stored before the profile was recorded: the article says which profile
         # extracted it then, unless that was the generic path (then the host decides).
         profile = article_profile if article_profile != "generic" else None
-    archive = archive_path(db)
     if not archive:  # an archive in memory: no worker can open it, so read the page here
         blob, codec = decompress_page(db, (blob, codec)), None
     future = pool.submit(extract_stored, blob, codec, archive, url, content_type, profile,
