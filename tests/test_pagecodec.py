@@ -36,6 +36,18 @@ def site_page(i: int, rng: random.Random) -> bytes:
     return PAGE.replace(b"</body>", f"<p>{i} {words}</p></body>".encode())
 
 
+def store_site_pages(writer: ArchiveWriter, count: int, seed: int,
+                     prefix: str) -> dict[str, bytes]:
+    """`count` pages of www.163.com stored by `writer`, oldest first: {url: page}."""
+    rng = random.Random(seed)
+    bodies: dict[str, bytes] = {}
+    for i in range(count):
+        url = f"https://www.163.com/dy/article/{prefix}{i:015d}.html"
+        bodies[url] = site_page(i, rng)
+        writer.store(None, "s", make_page(url, bodies[url]), make_article(url, text=f"第{i}段。"))
+    return bodies
+
+
 def pages_of(db: sqlite_utils.Database, site: str) -> list[dict]:
     return [dict(zip(("id", "url", "body", "codec"), row, strict=True)) for row in db.execute(
         "select id, url, body, codec from pages where url like ? order by id",
@@ -86,12 +98,7 @@ def test_samples_are_read_joined_and_train_what_zstd_would(
     dictionary zstd.train_dict trains on the same pages given one by one."""
     db = open_archive(tmp_path / "archive.db")
     monkeypatch.setattr(pagedicts, "TRAIN_AFTER", 10**6)  # the writer trains none
-    writer = ArchiveWriter(db)
-    rng = random.Random(5)
-    bodies = [site_page(i, rng) for i in range(small_training + 4)]
-    for i, body in enumerate(bodies):
-        url = f"https://www.163.com/dy/article/S{i:015d}.html"
-        writer.store(None, "s", make_page(url, body), make_article(url, text=f"第{i}段。"))
+    bodies = list(store_site_pages(ArchiveWriter(db), small_training + 4, 5, "S").values())
     monkeypatch.setattr(pagedicts, "TRAIN_AFTER", small_training)
     samples = pagedicts.training_samples(db, "www.163.com")
     assert samples is not None
@@ -109,12 +116,7 @@ def test_a_crawl_trains_in_the_background_and_stores_the_dictionary_at_the_end(
     the dictionary is kept, and every page re-stored with it, by a later page or finish()."""
     db = open_archive(tmp_path / "archive.db")
     writer = ArchiveWriter(db, train_in_background=True)
-    rng = random.Random(3)
-    bodies: dict[str, bytes] = {}
-    for i in range(small_training + 3):
-        url = f"https://www.163.com/dy/article/B{i:015d}.html"
-        bodies[url] = site_page(i, rng)
-        writer.store(None, "s", make_page(url, bodies[url]), make_article(url, text=f"第{i}段。"))
+    bodies = store_site_pages(writer, small_training + 3, 3, "B")
     writer.finish()
     dict_id = site_dictionary(db, "www.163.com")
     assert dict_id is not None
