@@ -1,7 +1,7 @@
 """Re-extraction against the extraction it repeats: `newsarchive reextract` beside b × workers.
 
-    python bench/crawl_bench.py --pages 3000 --only c      # builds an archive to re-extract
-    python bench/reextract_bench.py /tmp/newsarchive-bench-3000/crawl.db
+    python bench/crawl_bench.py --pages 3000 --only c    # leaves an archive to re-extract
+    python bench/reextract_bench.py                      # that archive ($TMPDIR)
     python bench/reextract_bench.py ARCHIVE --baseline ../base   # the code before, same run
 
 Measures, in one run:
@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TARGET = 0.9
+# Where crawl_bench.py --pages 3000 keeps its site and the archive its crawl made.
+DEFAULT_ARCHIVE = Path(tempfile.gettempdir()) / "newsarchive-bench-3000" / "crawl.db"
 
 
 def sample_pages(archive: Path, count: int) -> list[tuple[str, bytes, str | None, str | None]]:
@@ -94,7 +96,9 @@ def measure_reextract(archive: Path, workdir: Path, workers: int, tree: Path) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("archive", type=Path, help="an archive to re-extract (a copy is used)")
+    parser.add_argument("archive", type=Path, nargs="?", default=DEFAULT_ARCHIVE,
+                        help="an archive to re-extract (a copy is used); default: the "
+                             "one `crawl_bench.py --pages 3000 --only c` left")
     parser.add_argument("--sample", type=int, default=300, help="pages for b")
     parser.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=1, help="reextract runs per tree")
