@@ -35,18 +35,16 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import sqlite_utils
 
-from archive.bandfilter import BandFilter, mix
+from archive.bandfilter import BandFilter
+from archive.pendingkeys import PendingKeys, mixed_keys
 from archive.transactions import write_transaction
 from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 
 # Articles pending before they are folded into lsh_bands. A fold inserts their keys
 # (~0.3 s for 10,000 articles into a small index) and passes over lsh_bands (~0.4 s more
 # at 100,000 archived), so its share of a store falls as this grows; the pending keys
-# take ~2 KB of the writer's memory an article (~20 MB at 10,000).
+# take ~0.5 KB of the writer's memory an article (~5 MB at 10,000: archive/pendingkeys.py).
 FOLD_AFTER = 10_000
-
-Holders = dict[int, int | tuple[int, ...]]
-
 
 def keys_json(keys: Sequence[int]) -> str:
     return json.dumps(list(keys), separators=(",", ":"))
@@ -69,11 +67,11 @@ class NearDuplicateIndex:
         """Drop what this process holds in memory; it is read again from the archive at
         the next lookup. For a rolled-back transaction, which may have undone rows the
         memory already took."""
-        # The pending keys, by (band, key) mixed into one int (bandfilter.mix): each to
-        # the article holding it, or to a tuple of them. A dict, not an in-memory SQLite
-        # table: 32 inserts and 32 lookups an article cost ~25 µs against ~190 µs.
-        self._recent: Holders = {}
-        self._held: dict[int, tuple[int, str]] = {}  # article -> (its row, its keys)
+        # The pending keys, by (band, key) mixed into one int (bandfilter.mix), to the
+        # articles holding them. In memory, not an in-memory SQLite table: 32 inserts
+        # and 32 lookups an article cost ~25 µs against ~190 µs.
+        self._recent = PendingKeys()
+        self._held: dict[int, tuple[int, np.ndarray]] = {}  # article -> (its row, keys)
         self._seen = 0  # the last lsh_pending id taken
         self._folds: int | None = None  # lsh_state.folds when the memory was filled
         self.filter: BandFilter | None = None
@@ -107,24 +105,22 @@ class NearDuplicateIndex:
         for row_id, article_id, keys in self.db.execute(
                 "select id, article_id, keys from lsh_pending where id > ? order by id",
                 [self._seen]):
-            self._hold(article_id, row_id, json.loads(keys), keys)
+            self._hold(article_id, row_id, json.loads(keys))
             self._seen = row_id
 
-    def _hold(self, article_id: int, row_id: int, keys: Sequence[int], text: str) -> None:
-        """Hold the article's pending keys (and their JSON, `text`) in memory, instead of
-        any it had."""
+    def _hold(self, article_id: int, row_id: int, keys: Sequence[int]) -> None:
+        """Hold the article's pending keys in memory, instead of any it had."""
         self._release(article_id)
-        for band, key in enumerate(keys):
-            _add_holder(self._recent, mix(band, key), article_id)
-        self._held[article_id] = (row_id, text)
+        mixed = mixed_keys(keys)
+        self._recent.add(article_id, mixed)
+        self._held[article_id] = (row_id, mixed)
 
     def _release(self, article_id: int) -> int | None:
         """Forget the article's pending keys, if it has any; the row they came from."""
         held = self._held.pop(article_id, None)
         if held is None:
             return None
-        for band, key in enumerate(json.loads(held[1])):
-            _drop_holder(self._recent, mix(band, key), article_id)
+        self._recent.remove(article_id, held[1])
         return held[0]
 
     def _load_filter(self) -> BandFilter:
@@ -161,11 +157,7 @@ class NearDuplicateIndex:
         always names the root."""
         self.sync()
         assert self.filter is not None
-        ids: set[int] = set()
-        for band, key in enumerate(print_.bands):
-            holders = self._recent.get(mix(band, key))
-            if holders is not None:
-                ids.update(holders if isinstance(holders, tuple) else (holders,))
+        ids = self._recent.holders(mixed_keys(print_.bands))
         stored = [v for pair, hit in zip(enumerate(print_.bands),
                                          self.filter.might_contain(print_.bands),
                                          strict=True) if hit for v in pair]
@@ -200,11 +192,10 @@ class NearDuplicateIndex:
         self._withdraw(article_id)
         self.db.execute("insert into article_minhash (article_id, hashvalues) values (?, ?)",
                         [article_id, print_.hashvalues])
-        text = keys_json(print_.bands)
         cursor = self.db.execute("insert into lsh_pending (article_id, keys) values (?, ?)",
-                                 [article_id, text])
+                                 [article_id, keys_json(print_.bands)])
         self._seen = int(cursor.lastrowid)
-        self._hold(article_id, self._seen, print_.bands, text)
+        self._hold(article_id, self._seen, print_.bands)
 
     def unindex(self, article_id: int) -> None:
         """Remove the article's fingerprint from the index, if it has one."""
@@ -248,8 +239,7 @@ class NearDuplicateIndex:
         if grown.keys + len(self._recent) > grown.capacity:
             grown = self._build_filter()  # lsh_bands holds the new keys already
         else:  # every pending key is in memory (and perhaps a few withdrawn: no harm)
-            grown.add_mixed(np.fromiter(self._recent, dtype=np.uint64,
-                                        count=len(self._recent)))
+            grown.add_mixed(self._recent.all_keys())
         self._save_filter(grown)
         self.db.execute("delete from lsh_pending")
         self.db.execute("update lsh_state set folds = folds + 1")
@@ -258,22 +248,3 @@ class NearDuplicateIndex:
         self.filter, self._folds = grown, (folds or 0) + 1
         return articles
 
-
-def _add_holder(recent: Holders, mixed: int, article_id: int) -> None:
-    holders = recent.get(mixed)
-    if holders is None:
-        recent[mixed] = article_id
-    elif isinstance(holders, tuple):
-        if article_id not in holders:
-            recent[mixed] = (*holders, article_id)
-    elif holders != article_id:
-        recent[mixed] = (holders, article_id)
-
-
-def _drop_holder(recent: Holders, mixed: int, article_id: int) -> None:
-    holders = recent.pop(mixed, None)
-    if isinstance(holders, tuple):
-        rest = tuple(a for a in holders if a != article_id)
-        recent[mixed] = rest[0] if len(rest) == 1 else rest
-    elif holders is not None and holders != article_id:
-        recent[mixed] = holders

@@ -10,7 +10,8 @@ and measures in one run:
 
   a  bare trafilatura.extract on the pages, one process: the single-core baseline
   b  newsarchive's extraction (pipelines.extract.extract_article) on the same pages
-     (a and b are timed page by page, alternately, so noise hits both alike)
+     (a and b are timed page by page, alternately, so noise hits both alike; with c,
+     again after the crawls, and the ratios use the mean of both)
   c  `newsarchive crawl` of the whole site into a fresh archive, politeness lifted for
      the benchmark host: pages/s end to end, peak RSS of the crawl process tree (summed
      from /proc: the crawl, the forkserver and the extraction workers), archive bytes
@@ -384,17 +385,29 @@ def verdict(value: float | None, target: float, higher: bool = True) -> str:
     return "met" if ok else "MISSED"
 
 
+def mean_extraction(results: dict) -> dict | None:
+    """a and b: the mean of the runs before and after the crawls, when both were made."""
+    runs = [r for r in (results.get("extraction"), results.get("extraction_after")) if r]
+    if not runs:
+        return None
+    return {**runs[0], **{key: sum(r[key] for r in runs) / len(runs)
+                          for key in ("a_pages_s", "b_pages_s")}}
+
+
 def report(results: dict) -> str:
     rows: list[tuple[str, str, str, str]] = []
-    ext, crawl, cli = results.get("extraction"), results.get("crawl"), results.get("cli")
+    ext, crawl, cli = mean_extraction(results), results.get("crawl"), results.get("cli")
     growth = results.get("growth")
     a = ext["a_pages_s"] if ext else None
     site = results["site"]
     rows.append(("site", f"{site['pages']} pages, mean {site['mean_kb']} KB "
                  f"({site['min_kb']}-{site['max_kb']})", "", ""))
     if ext:
+        before, after = results["extraction"], results.get("extraction_after")
+        spread = (f"before the crawls {before['a_pages_s']:.1f}, after {after['a_pages_s']:.1f}"
+                  if after else "")
         rows.append(("a  bare trafilatura.extract, 1 process",
-                     f"{a:.1f} pages/s", "", f"{ext['pages']} pages"))
+                     f"{a:.1f} pages/s", spread, f"{ext['pages']} pages"))
         rows.append(("b  extract_article, 1 process", f"{ext['b_pages_s']:.1f} pages/s",
                      f"b/a = {ext['b_pages_s'] / a:.2f}",
                      f"target >= {TARGETS['b/a']}: {verdict(ext['b_pages_s'] / a, 0.9)}"))
@@ -529,6 +542,11 @@ def main() -> None:
                 results["crawl_baseline"] = measure_crawl(workdir, seeds, args.pages,
                                                           server.pid, extra,
                                                           args.baseline.resolve())
+        if "extraction" in results and "c" in args.only:
+            # a and b again after the crawls: the machine's speed drifts over minutes,
+            # and c/a then uses the mean of both a.
+            print("a, b again, after the crawls ...", file=sys.stderr, flush=True)
+            results["extraction_after"] = measure_extraction(sample[: args.sample])
         if "d" in args.only:
             print(f"d: trafilatura CLI on {args.pages} URLs ...", file=sys.stderr, flush=True)
             results["cli"] = measure_trafilatura_cli(workdir, urls, server.pid, args.parallel,
@@ -541,7 +559,7 @@ def main() -> None:
               file=sys.stderr, flush=True)
         results["growth"] = measure_growth(args.sizes)
     results["elapsed_s"] = round(time.time() - started, 1)
-    ext, crawl, cli = results.get("extraction"), results.get("crawl"), results.get("cli")
+    ext, crawl, cli = mean_extraction(results), results.get("crawl"), results.get("cli")
     results["ratios"] = {
         "b/a": ext and ext["b_pages_s"] / ext["a_pages_s"],
         "c/a": ext and crawl and crawl["c_pages_s"] / ext["a_pages_s"],
