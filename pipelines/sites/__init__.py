@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipelines.sites import ifeng, netease, people, sina, sohu, tencent, wechat, xinhua
+from pipelines.sites import ifeng, netease, people, sina, sohu, tencent, thepaper, wechat, xinhua
 from pipelines.sites.base import SiteProfile, Template
 from pipelines.sites.mirror import site_url
 
@@ -21,6 +21,7 @@ _ALL: tuple[SiteProfile, ...] = (
     ifeng.PROFILE,
     people.PROFILE,
     xinhua.PROFILE,
+    thepaper.PROFILE,
 )
 
 PROFILES: dict[str, SiteProfile] = {p.name: p for p in _ALL}
