@@ -206,6 +206,10 @@ def _body_text(container: HtmlElement) -> str:
     call). Only when that keeps less than FAST_KEEPS of the container's letters (a
     WeChat template whose paragraphs are nested <section>s) are the fallbacks run."""
     visible = _letters(container.text_content())
+    # Told that the container is the article, trafilatura keeps the text that sits
+    # loose in it (between images, outside any <p>), which it drops from a <div> of a
+    # class it does not know (The Paper's first line).
+    container.tag = "article"
     wrapper = lxml.html.Element("html")
     wrapper_body = etree.SubElement(wrapper, "body")
     wrapper_body.append(container)  # moves it: the page tree is not needed any more
