@@ -23,6 +23,7 @@ from crawler.items import FailureItem, PageItem
 from crawler.seeds import Source
 from crawler.spiders.news import NewsSpider
 from newsarchive.crawling.causes import quiet_log
+from newsarchive.crawling.heap import return_large_buffers
 
 
 @dataclass
@@ -80,6 +81,7 @@ def run_crawl(sources: list[Source], db: Path, *, seeds_dir: Path | None = None,
     # What the imports and set-up made lives until the end: out of the collector's
     # reach, each of its passes during the crawl walks only what the crawl makes.
     gc.freeze()
+    return_large_buffers()
     if console is None:
         process.start()
     else:
