@@ -43,8 +43,12 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import Request, signals
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.exceptions import IgnoreRequest, StopDownload
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.python import to_unicode
 from twisted.internet.defer import Deferred
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+from w3lib.html import get_base_url, get_meta_refresh
 from w3lib.url import safe_url_string
 
 from crawler import resolver
@@ -355,4 +359,45 @@ class SafeRedirectMiddleware(_CheckedRedirects, RedirectMiddleware):
 
 
 class SafeMetaRefreshMiddleware(_CheckedRedirects, MetaRefreshMiddleware):
-    """Scrapy's MetaRefreshMiddleware, with loops and off-site targets refused."""
+    """Scrapy's MetaRefreshMiddleware, with loops and off-site targets refused, reading
+    only the head of the page.
+
+    Scrapy's looks at the first 4,096 characters of `response.text`, which decodes the
+    whole body first (270 KB on NetEase: 5% of the crawl process's time) and keeps the
+    decoded copy on the response. A refresh tag sits in the <head>: its first
+    META_REFRESH_BYTES are decoded here, with the encoding the headers or the page
+    declare."""
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Any = None) -> Request | Response:
+        if (request.meta.get("dont_redirect", False) or request.method == "HEAD"
+                or not isinstance(response, HtmlResponse)
+                or urlparse_cached(request).scheme not in {"http", "https"}):
+            return response
+        interval, url = meta_refresh(response, self._ignore_tags)
+        if not url:
+            return response
+        redirected = self._redirect_request_using_get(request, response, url)
+        if urlparse_cached(redirected).scheme not in {"http", "https"}:
+            return response
+        if interval is not None and interval < self._maxdelay:
+            return self._redirect(redirected, request, "meta refresh")
+        return response
+
+
+META_REFRESH_BYTES = 16_384  # 4,096 characters, as Scrapy reads, of up to 4 bytes each
+
+
+def meta_refresh(response: HtmlResponse, ignore_tags: list[str]
+                 ) -> tuple[float | None, str | None]:
+    """The page's <meta http-equiv="refresh"> (delay, absolute URL), from its head."""
+    head = response.body[:META_REFRESH_BYTES]
+    content_type = response.headers.get(b"Content-Type")
+    declared = (http_content_type_encoding(to_unicode(content_type or b"", "latin-1"))
+                or html_body_declared_encoding(head) or "utf-8")
+    try:
+        text = head.decode(declared, errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = head.decode("utf-8", errors="replace")
+    text = text[:4096]
+    return get_meta_refresh(text, get_base_url(text, response.url), ignore_tags=ignore_tags)

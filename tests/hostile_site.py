@@ -99,6 +99,17 @@ def redirect(target: Callable[[HostileSite], str], code: int = 302) -> Handler:
     return lambda h, site: send(h, code, b"", {"Location": target(site)})
 
 
+def meta_refresh(target: Callable[[HostileSite], str]) -> Handler:
+    """A GBK page (declared in the page, not the header) whose <head> sends the browser
+    on with <meta http-equiv="refresh">, and whose body is long."""
+    def handler(h: BaseHTTPRequestHandler, site: HostileSite) -> None:
+        markup = ('<html><head><meta charset="gbk"><title>页面跳转中</title>'
+                  f'<meta http-equiv="refresh" content="0; url={target(site)}"></head>'
+                  f'<body><p>{"正在跳转，请稍候。" * 20_000}</p></body></html>')
+        send(h, 200, markup.encode("gbk"), {"Content-Type": "text/html"})
+    return handler
+
+
 def truncated(h: BaseHTTPRequestHandler, site: HostileSite) -> None:
     body, _ = fixture("dy-post2020-reference")
     h.send_response(200)
@@ -229,6 +240,9 @@ def build_cases() -> list[Case]:
         Case("redirect-on-site", article_path("redirectonsite"),
              redirect(lambda site: site.base_url + "/www.163.com/dy/article/"
                       "KEL1B2CD0556XYZ1.html", 301), "article", "dy-repost"),
+        Case("meta-refresh-on-site", article_path("refreshonsite"),
+             meta_refresh(lambda site: "/www.163.com/dy/article/"
+                          f"{docid('refreshtarget')}.html"), "article", "mobile-2025"),
         # Hostile pages: each must end as a failures row with a readable reason.
         Case("truncated", article_path("truncated"), truncated, "truncated"),
         Case("binary", article_path("binaryashtml"), page(binary()), "not an article"),
@@ -250,6 +264,10 @@ def build_cases() -> list[Case]:
         Case("redirect-other-domain", article_path("tootherdomain"),
              redirect(lambda site: "http://other.example/www.163.com/dy/article/"
                       f"{docid('stolen')}.html"), "redirect off-site to http://other.example/"),
+        Case("meta-refresh-off-site", article_path("refreshoffsite"),
+             meta_refresh(lambda site: "http://other.example/www.163.com/dy/article/"
+                          f"{docid('refreshstolen')}.html"),
+             "redirect off-site to http://other.example/"),
         Case("redirect-localhost", article_path("tolocalhost"),
              redirect(lambda site: site.base_url.replace("127.0.0.1", "localhost")
                       + article_path("goodreference")), "redirect off-site to http://localhost"),
@@ -353,6 +371,8 @@ def serve_hostile_site() -> Iterator[HostileSite]:
     # The on-site redirect's target: served, but not linked from the listing.
     repost, _ = fixture("dy-repost")
     routes["/www.163.com/dy/article/KEL1B2CD0556XYZ1.html"] = page(repost)
+    mobile, _ = fixture("mobile-2025")  # the meta refresh's target, not linked either
+    routes[article_path("refreshtarget")] = page(mobile)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(site, routes))
     private = ThreadingHTTPServer(("127.0.0.1", 0), _private_handler(site))
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -93,7 +93,7 @@ def test_the_crawl_completes_and_its_run_is_ok(hostile: HostileRun) -> None:
 
 @pytest.mark.parametrize("name", [
     "good-reference", "good-pc2019", "gbk-as-utf8", "utf8-as-gbk", "slow-but-complete",
-    "retry-after-then-ok", "redirect-on-site"])
+    "retry-after-then-ok", "redirect-on-site", "meta-refresh-on-site"])
 def test_good_and_recoverable_pages_are_archived_correctly(hostile: HostileRun,
                                                            name: str) -> None:
     case = hostile.site.case(name)
@@ -120,7 +120,7 @@ def test_every_hostile_page_is_a_failure_with_its_url_and_reason(hostile: Hostil
         assert url in failures, f"{name}: no failures row for {url}"
         assert failures[url].startswith(case.expect), (name, failures[url])
         checked += 1
-    assert checked == 27  # hostile article responses (with the sitemap bomb: 28)
+    assert checked == 28  # hostile article responses (with the sitemap bomb: 29)
     # Nothing hostile was stored as an article.
     stored = {row["url"] for row in hostile.query("select url from article_urls")}
     assert not {site.base_url + site.case(n).path for n in linked_cases(site)
@@ -154,6 +154,9 @@ def test_reasons_are_readable(hostile: HostileRun) -> None:
         "redirect off-site to file:///etc/passwd (scheme file: only http and https are "
         "fetched)")
     assert reason("chain0").startswith("too many redirects: 5 followed, the last to ")
+    assert reason("meta-refresh-off-site") == (
+        "redirect off-site to http://other.example/www.163.com/dy/article/REFRESHSTOLENXXX.html"
+        " (host not among the source's hosts)")
     # A listing is bounded by DOWNLOAD_MAXSIZE, decompressed too.
     [bomb] = hostile.query("select reason from failures where url = ?",
                            site.base_url + "/sitemap-bomb.xml")
