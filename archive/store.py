@@ -188,14 +188,17 @@ class ArchiveWriter(RunRecords):
                previous_segmented: Presegmented | None,
                ) -> tuple[Outcome, tuple[bytes, str]]:
         """store() itself: (outcome, the page's (body, codec) as stored)."""
+        extraction = page_extraction(page.final_url, profile, article)
         with self.near.writing():
-            page_id, stored = self._insert_page(
-                run_id, page, body_blob, body_codec,
-                extraction=page_extraction(page.final_url, profile, article))
             if article is None:
+                _, stored = self._insert_page(run_id, page, body_blob, body_codec, extraction)
                 return "not-article", stored
             article_id, outcome, previous = self._place_article(source, page, article,
                                                                 fingerprint, revisit)
+            # The page row after the article's, with its article_id: an update would
+            # rewrite the whole row, its ~13 KB body too (the store's costliest statement).
+            _, stored = self._insert_page(run_id, page, body_blob, body_codec, extraction,
+                                          article_id)
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
                 index_article(self.db, article_id, segmented, previous, previous_segmented)
             if outcome in WATCH_EVENT:  # matched in the same transaction: never lost
@@ -204,8 +207,6 @@ class ArchiveWriter(RunRecords):
             self.db.conn.executemany(
                 "insert or ignore into article_urls (url, article_id, first_seen_at) "
                 "values (?, ?, ?)", [(url, article_id, page.fetched_at) for url in urls])
-            self.db.execute("update pages set article_id = ? where id = ?",
-                            [article_id, page_id])
             if outcome in RUN_COUNTER:
                 self.count(run_id, RUN_COUNTER[outcome])
         return outcome, stored
@@ -309,7 +310,8 @@ class ArchiveWriter(RunRecords):
 
     def _insert_page(self, run_id: int | None, page: FetchedPage,
                      body_blob: bytes | None = None, body_codec: str | None = None,
-                     extraction: dict[str, Any] | None = None) -> tuple[int, tuple[bytes, str]]:
+                     extraction: dict[str, Any] | None = None, article_id: int | None = None,
+                     ) -> tuple[int, tuple[bytes, str]]:
         """The new row's id, and the (body, codec) it holds."""
         if body_blob is None or body_codec is None:
             body_blob, body_codec = compress_page(self.db, site_of(page.url), page.body)
@@ -321,6 +323,6 @@ class ArchiveWriter(RunRecords):
             "headers": json.dumps(page.headers, ensure_ascii=False),
             "content_type": page.content_type, "fetched_at": page.fetched_at,
             "body": body_blob, "codec": body_codec,
-            "body_size": len(page.body), "run_id": run_id,
+            "body_size": len(page.body), "run_id": run_id, "article_id": article_id,
             **(extraction or {}),
         }), (body_blob, body_codec)
