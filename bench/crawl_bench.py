@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import synthsite  # noqa: E402
+from trees import tree_env  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -302,7 +303,7 @@ def measure_crawl(workdir: Path, seeds: Path, pages: int, server_pid: int,
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
-                                env={**os.environ, "PYTHONPATH": str(tree)})
+                                env=tree_env(tree))
         with TreeMonitor(proc.pid) as monitor:
             code = proc.wait()
     wall = time.perf_counter() - started

@@ -32,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from trees import tree_env  # noqa: E402
 
 TARGET = 0.9
 # Where crawl_bench.py --pages 3000 keeps its site and the archive its crawl made.
@@ -82,7 +85,7 @@ def measure_reextract(archive: Path, workdir: Path, workers: int, tree: Path) ->
                "--json", "-j", str(workers)]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=workdir,
-                          env={**os.environ, "PYTHONPATH": str(tree)})
+                          env=tree_env(tree))
     wall = time.perf_counter() - started
     report = json.loads(done.stdout) if done.stdout.strip() else {}
     checked = report.get("checked", 0)

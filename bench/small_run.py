@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import synthsite  # noqa: E402
 from crawl_bench import CRAWL_SETTINGS, TreeMonitor, cpu_seconds  # noqa: E402
+from trees import tree_env  # noqa: E402
 
 TARGETS = {"small_c/a": 4.0, "none_wall_s": 1.0}
 
@@ -69,7 +70,7 @@ def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path,
                "--seeds", str(seeds)]
     for key, value in CRAWL_SETTINGS.items():
         command += ["-s", f"{key}={value}"]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = tree_env(tree)
     started = time.perf_counter()
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
@@ -103,7 +104,7 @@ def fresh(db: Path) -> Path:
 
 def check_tree(tree: Path) -> None:
     """The tree's own code is what runs (PYTHONPATH before the installed project)."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = tree_env(tree)
     where = subprocess.run([sys.executable, "-c", "import crawler.pool, archive.fts; "
                             "print(crawler.pool.__file__)"], env=env, capture_output=True,
                            text=True, check=True, cwd=tempfile.gettempdir()).stdout.strip()
