@@ -146,6 +146,20 @@ def url_path(url: str) -> str:
         return re.split(r"[?#]", rest, maxsplit=1)[0]
 
 
+def without_query(url: str) -> str:
+    """The URL normalised and without its query: the canonical form of an article
+    address whose parameters only track shares and referrals."""
+    return normalise_url(url).split("?", 1)[0]
+
+
+def canonical_by_id(url: str, article_id: re.Pattern[str], form: str) -> str:
+    """`form` filled with the article ID `article_id` finds in the URL's path, as the
+    sites that serve one article under several hosts and paths name it; the URL without
+    its query when the path holds no ID."""
+    match = article_id.search(url_path(url))
+    return form.format(match.group(1)) if match else without_query(url)
+
+
 def join_url(base: str, href: str) -> str | None:
     """`href` made absolute against `base`; None when urllib refuses either."""
     try:

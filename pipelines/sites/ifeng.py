@@ -19,8 +19,8 @@ from pipelines.sites.base import (
     Pick,
     SiteProfile,
     Template,
-    normalise_url,
     url_path,
+    without_query,
 )
 from pipelines.sites.mirror import site_url
 
@@ -63,7 +63,7 @@ ARTICLE_ID = re.compile(r"/c/([0-9A-Za-z]{8,})")
 def canonical_url(url: str) -> str:
     """https://HOST/c/ID, without the query (from, spm) the share links add."""
     url = site_url(url)
-    normal = normalise_url(url).split("?", 1)[0]
+    normal = without_query(url)
     if ARTICLE_ID.search(url_path(url)) and normal.startswith("http://"):
         normal = "https://" + normal[len("http://"):]
     return normal

@@ -19,7 +19,7 @@ from pipelines.sites.base import (
     SiteProfile,
     Template,
     has_class,
-    normalise_url,
+    without_query,
 )
 from pipelines.sites.mirror import site_url
 
@@ -71,7 +71,7 @@ ART_DET = Template(
 def canonical_url(url: str) -> str:
     """The path names the article; https, no query."""
     url = site_url(url)
-    normal = normalise_url(url).split("?", 1)[0]
+    normal = without_query(url)
     return "https://" + normal.split("://", 1)[1] if normal.startswith("http://") else normal
 
 

@@ -19,7 +19,7 @@ from pipelines.sites.base import (
     SiteProfile,
     Template,
     has_class,
-    normalise_url,
+    without_query,
 )
 from pipelines.sites.mirror import site_url
 
@@ -80,7 +80,7 @@ def canonical_url(url: str) -> str:
     """Sina article paths are unique; the query only carries referral tags (cre, mod,
     loc, r, doct, rfunc), so it goes, and http becomes https."""
     url = site_url(url)
-    normal = normalise_url(url).split("?", 1)[0]
+    normal = without_query(url)
     return "https://" + normal.split("://", 1)[1] if normal.startswith("http://") else normal
 
 

@@ -18,9 +18,8 @@ from pipelines.sites.base import (
     Pick,
     SiteProfile,
     Template,
+    canonical_by_id,
     has_class,
-    normalise_url,
-    url_path,
 )
 from pipelines.sites.mirror import site_url
 
@@ -55,11 +54,7 @@ ARTICLE_ID = re.compile(r"/a/(\d+_\d+)")
 
 def canonical_url(url: str) -> str:
     """www.sohu.com/a/ID_ACCOUNT for the desktop and mobile copies; spm/scm query gone."""
-    url = site_url(url)
-    match = ARTICLE_ID.search(url_path(url))
-    if match:
-        return f"https://www.sohu.com/a/{match.group(1)}"
-    return normalise_url(url).split("?", 1)[0]
+    return canonical_by_id(site_url(url), ARTICLE_ID, "https://www.sohu.com/a/{}")
 
 
 def refine(meta: Metadata, url: str, template: Template) -> Metadata:

@@ -24,9 +24,8 @@ from pipelines.sites.base import (
     Pick,
     SiteProfile,
     Template,
+    canonical_by_id,
     has_class,
-    normalise_url,
-    url_path,
 )
 from pipelines.sites.mirror import site_url
 
@@ -85,11 +84,7 @@ RAIN_ID = re.compile(r"/(?:rain/a|omn(?:/\d{8})?|a)/([0-9]{8}[A-Z][0-9A-Z]{4,})(
 def canonical_url(url: str) -> str:
     """new.qq.com, news.qq.com and view.inews.qq.com serve one article under one ID:
     https://news.qq.com/rain/a/ID. Older /a/YYYYMMDD/NNNNNN.htm pages keep their path."""
-    url = site_url(url)
-    match = RAIN_ID.search(url_path(url))
-    if match:
-        return f"https://news.qq.com/rain/a/{match.group(1)}"
-    return normalise_url(url).split("?", 1)[0]
+    return canonical_by_id(site_url(url), RAIN_ID, "https://news.qq.com/rain/a/{}")
 
 
 def refine(meta: Metadata, url: str, template: Template) -> Metadata:

@@ -30,9 +30,8 @@ from pipelines.sites.base import (
     Pick,
     SiteProfile,
     Template,
+    canonical_by_id,
     has_class,
-    normalise_url,
-    url_path,
 )
 from pipelines.sites.mirror import site_url
 
@@ -108,11 +107,8 @@ ARTICLE_ID = re.compile(r"/newsDetail_forward_(\d+)$")
 def canonical_url(url: str) -> str:
     """https://www.thepaper.cn/newsDetail_forward_ID for the desktop and mobile copies,
     without the query (from, commTag) share links add."""
-    url = site_url(url)
-    match = ARTICLE_ID.search(url_path(url))
-    if match:
-        return f"https://www.thepaper.cn/newsDetail_forward_{match.group(1)}"
-    return normalise_url(url).split("?", 1)[0]
+    return canonical_by_id(site_url(url), ARTICLE_ID,
+                           "https://www.thepaper.cn/newsDetail_forward_{}")
 
 
 def refine(meta: Metadata, url: str, template: Template) -> Metadata:
