@@ -33,10 +33,17 @@ def has_class(name: str) -> str:
     ``contains(@class, "post_body")`` would also match ``post_body_ad``; this does not.
     The plain ``contains`` goes first because XPath's ``and`` stops at a false operand:
     on a page of thousands of elements it spares most of them the string building
-    (a NetEase template's detection took 3 ms a page without it).
+    (10-15% of a NetEase template's detection, 1.75 against 1.5-1.65 ms a page).
     """
     return (f'(contains(@class, "{name}") and '
             f'contains(concat(" ", normalize-space(@class), " "), " {name} "))')
+
+
+def class_prefix(prefix: str) -> str:
+    """XPath predicate: one of the class tokens starts with `prefix` (CSS modules, whose
+    class names end in a build hash: ``index_main_content__a1b2c``)."""
+    return (f'(starts-with(@class, "{prefix}") or '
+            f'contains(concat(" ", normalize-space(@class)), " {prefix}"))')
 
 
 @dataclass(frozen=True)

@@ -19,41 +19,35 @@ from pipelines.sites.base import (
     Pick,
     SiteProfile,
     Template,
+    class_prefix,
     url_path,
     without_query,
 )
 from pipelines.sites.mirror import site_url
 
-
-def prefixed(prefix: str) -> str:
-    """XPath predicate: one of the class tokens starts with `prefix` (hashed CSS modules)."""
-    return (f'(starts-with(@class, "{prefix}") or '
-            f'contains(concat(" ", normalize-space(@class)), " {prefix}"))')
-
-
-MAIN = f"//div[{prefixed('index_main_content')} or {prefixed('main_content-')}]"
+MAIN = f"//div[{class_prefix('index_main_content')} or {class_prefix('main_content-')}]"
 
 REACT = Template(
     name="react",
     detect=MAIN,
     body=MAIN,
     drop=(
-        f".//*[{prefixed('index_copyright')} or {prefixed('copyright-')}]",
-        f".//*[{prefixed('index_author')}]",  # 责编：…
-        f".//*[{prefixed('index_videoBox')} or {prefixed('videoBox-')}]",
+        f".//*[{class_prefix('index_copyright')} or {class_prefix('copyright-')}]",
+        f".//*[{class_prefix('index_author')}]",  # 责编：…
+        f".//*[{class_prefix('index_videoBox')} or {class_prefix('videoBox-')}]",
     ),
     title=(
-        Pick(f"//h1[{prefixed('index_topic')} or {prefixed('topic-')}]"),
+        Pick(f"//h1[{class_prefix('index_topic')} or {class_prefix('topic-')}]"),
         Pick('//meta[@property="og:title"]/@content'),
         Pick("//h1"),
     ),
     published=(
         Pick('//meta[normalize-space(@name)="og:time"]/@content'),
-        Pick(f"//*[{prefixed('index_timeBref')} or {prefixed('timeBref-')}]"),
+        Pick(f"//*[{class_prefix('index_timeBref')} or {class_prefix('timeBref-')}]"),
     ),
     source=(
-        Pick(f"//*[{prefixed('index_sourceTitleText')} or {prefixed('sourceTitleText-')}]"),
-        Pick(f"//*[{prefixed('index_source_')} or {prefixed('source-')}]/a"),
+        Pick(f"//*[{class_prefix('index_sourceTitleText')} or {class_prefix('sourceTitleText-')}]"),
+        Pick(f"//*[{class_prefix('index_source_')} or {class_prefix('source-')}]/a"),
     ),
 )
 

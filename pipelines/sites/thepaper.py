@@ -31,6 +31,7 @@ from pipelines.sites.base import (
     SiteProfile,
     Template,
     canonical_by_id,
+    class_prefix,
     has_class,
 )
 from pipelines.sites.mirror import site_url
@@ -40,9 +41,7 @@ def module_class(name: str) -> str:
     """XPath predicate: a class token is the CSS module class `name`, hashed
     (``name__HASH``), also with the ``index_`` prefix of older builds. ``cententWrap``
     does not match ``cententWrapBox__…``: the two underscores are part of the test."""
-    tokens = 'concat(" ", normalize-space(@class))'
-    return (f'(contains(@class, "{name}__") and (contains({tokens}, " {name}__") or '
-            f'contains({tokens}, " index_{name}__")))')
+    return f"({class_prefix(f'{name}__')} or {class_prefix(f'index_{name}__')})"
 
 
 BODY = f"//div[{module_class('cententWrap')}]"
