@@ -31,13 +31,13 @@ def _salts(count: int = 64) -> np.ndarray:
 
 
 SALTS = _salts()
-_SALT_INTS = [int(salt) for salt in SALTS]
 
 
-def mix(band: int, key: int) -> int:
-    """A band's key as one int, distinct from the same key in another band: the value the
-    filter cuts its word and bits from."""
-    return key ^ _SALT_INTS[band]
+def mixed_keys(keys: Sequence[int]) -> np.ndarray:
+    """An article's band keys (band i's at index i), each as one int distinct from the
+    same key in another band: the values the filter cuts its words and bits from, and
+    the pending keys' index (archive/pendingkeys.py) is keyed by."""
+    return np.array(keys, dtype=np.uint64) ^ SALTS[: len(keys)]
 
 
 class BandFilter:
@@ -69,7 +69,7 @@ class BandFilter:
         return len(self.words) * 64 // BITS_PER_KEY
 
     def _cut(self, mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(word index, bit mask) of each key, mixed with its band (mix)."""
+        """(word index, bit mask) of each key, mixed with its band (mixed_keys)."""
         one = np.uint64(1)
         masks = ((one << ((mixed >> np.uint64(40)) & np.uint64(63)))
                  | (one << ((mixed >> np.uint64(46)) & np.uint64(63)))
@@ -80,12 +80,12 @@ class BandFilter:
         self.add_mixed(keys.astype(np.uint64) ^ SALTS[bands])
 
     def add_mixed(self, mixed: np.ndarray) -> None:
-        """Add keys already mixed with their bands (mix)."""
+        """Add keys already mixed with their bands (mixed_keys)."""
         where, masks = self._cut(mixed)
         np.bitwise_or.at(self.words, where, masks)
         self.keys += len(mixed)
 
     def might_contain(self, keys: Sequence[int]) -> list[bool]:
         """For an article's band keys (band i's key at index i): which may be present."""
-        where, masks = self._cut(np.array(keys, dtype=np.uint64) ^ SALTS[:len(keys)])
+        where, masks = self._cut(mixed_keys(keys))
         return ((self.words[where] & masks) == masks).tolist()

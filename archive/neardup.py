@@ -35,8 +35,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import sqlite_utils
 
-from archive.bandfilter import BandFilter
-from archive.pendingkeys import PendingKeys, mixed_keys
+from archive.bandfilter import BandFilter, mixed_keys
+from archive.pendingkeys import PendingKeys
 from archive.transactions import write_transaction
 from pipelines.dedup import THRESHOLD, Fingerprint, band_keys
 
@@ -67,7 +67,7 @@ class NearDuplicateIndex:
         """Drop what this process holds in memory; it is read again from the archive at
         the next lookup. For a rolled-back transaction, which may have undone rows the
         memory already took."""
-        # The pending keys, by (band, key) mixed into one int (bandfilter.mix), to the
+        # The pending keys, by (band, key) mixed into one int (bandfilter.mixed_keys), to the
         # articles holding them. In memory, not an in-memory SQLite table: 32 inserts
         # and 32 lookups an article cost ~25 µs against ~190 µs.
         self._recent = PendingKeys()

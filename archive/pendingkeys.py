@@ -13,22 +13,14 @@ out of lookups until the next merge drops its entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import numpy as np
-
-from archive.bandfilter import SALTS
 
 MERGE_AT = 64_000  # keys in the dict before a merge: ~2,000 articles, ~5 MB
 
 
-def mixed_keys(bands: Sequence[int]) -> np.ndarray:
-    """An article's band keys mixed with their bands (archive.bandfilter.mix), as uint64."""
-    return np.array(bands, dtype=np.uint64) ^ SALTS[: len(bands)]
-
-
 class PendingKeys:
-    """Mixed band key -> the pending articles holding it."""
+    """Band key mixed with its band (archive.bandfilter.mixed_keys) -> the pending
+    articles holding it."""
 
     def __init__(self) -> None:
         self._keys = np.empty(0, dtype=np.uint64)  # sorted
@@ -88,8 +80,8 @@ class PendingKeys:
             keep = ~np.isin(ids, list(self._withdrawn))
             keys, ids = keys[keep], ids[keep]
             self._withdrawn.clear()
-        fresh_keys = np.fromiter(_repeat_keys(self._fresh), dtype=np.uint64,
-                                 count=self._fresh_count)
+        fresh_keys = np.repeat(np.fromiter(self._fresh, dtype=np.uint64, count=len(self._fresh)),
+                               [len(holders) for holders in self._fresh.values()])
         fresh_ids = np.fromiter((a for holders in self._fresh.values() for a in holders),
                                 dtype=np.int64, count=self._fresh_count)
         keys = np.concatenate([keys, fresh_keys])
@@ -97,9 +89,3 @@ class PendingKeys:
         order = np.argsort(keys, kind="stable")
         self._keys, self._ids = keys[order], ids[order]
         self._fresh, self._fresh_count = {}, 0
-
-
-def _repeat_keys(fresh: dict[int, list[int]]) -> Iterable[int]:
-    for key, holders in fresh.items():
-        for _ in holders:
-            yield key

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from archive import pendingkeys
-from archive.pendingkeys import PendingKeys, mixed_keys
+from archive.bandfilter import mixed_keys
+from archive.pendingkeys import PendingKeys
 
 
 def _bands(rng: random.Random, shared: list[int]) -> list[int]:
