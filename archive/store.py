@@ -191,14 +191,14 @@ class ArchiveWriter(RunRecords):
         extraction = page_extraction(page.final_url, profile, article)
         with self.near.writing():
             if article is None:
-                _, stored = self._insert_page(run_id, page, body_blob, body_codec, extraction)
+                stored = self._insert_page(run_id, page, body_blob, body_codec, extraction)
                 return "not-article", stored
             article_id, outcome, previous = self._place_article(source, page, article,
                                                                 fingerprint, revisit)
             # The page row after the article's, with its article_id: an update would
             # rewrite the whole row, its ~13 KB body too (the store's costliest statement).
-            _, stored = self._insert_page(run_id, page, body_blob, body_codec, extraction,
-                                          article_id)
+            stored = self._insert_page(run_id, page, body_blob, body_codec, extraction,
+                                       article_id)
             if outcome not in ROW_UNCHANGED:  # search index in step, same transaction
                 index_article(self.db, article_id, segmented, previous, previous_segmented)
             if outcome in WATCH_EVENT:  # matched in the same transaction: never lost
@@ -311,18 +311,19 @@ class ArchiveWriter(RunRecords):
     def _insert_page(self, run_id: int | None, page: FetchedPage,
                      body_blob: bytes | None = None, body_codec: str | None = None,
                      extraction: dict[str, Any] | None = None, article_id: int | None = None,
-                     ) -> tuple[int, tuple[bytes, str]]:
-        """The new row's id, and the (body, codec) it holds."""
+                     ) -> tuple[bytes, str]:
+        """Insert the page's row; the (body, codec) it holds."""
         if body_blob is None or body_codec is None:
             body_blob, body_codec = compress_page(self.db, site_of(page.url), page.body)
         else:
             body_blob, body_codec = with_site_dictionary(self.db, site_of(page.url),
                                                          body_blob, body_codec)
-        return self._insert("pages", {
+        self._insert("pages", {
             "url": page.url, "final_url": page.final_url, "status": page.status,
             "headers": json.dumps(page.headers, ensure_ascii=False),
             "content_type": page.content_type, "fetched_at": page.fetched_at,
             "body": body_blob, "codec": body_codec,
             "body_size": len(page.body), "run_id": run_id, "article_id": article_id,
             **(extraction or {}),
-        }), (body_blob, body_codec)
+        })
+        return body_blob, body_codec
