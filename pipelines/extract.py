@@ -69,7 +69,6 @@ _XML_ROOT = re.compile(
 _NOT_HTML_ROOTS = {"rss", "feed", "urlset", "sitemapindex", "rdf:rdf", "opml"}
 # The fast pass's text is kept when it holds this share of the body container's letters.
 FAST_KEEPS = 0.8
-_SPACES = (" ", "\n", "\t", "\r", "\u3000", "\xa0")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 # What the generic path reads itself: standard metadata with full precision (a time
@@ -224,7 +223,7 @@ def _body_text(container: HtmlElement) -> str:
 
 def _letters(text: str) -> int:
     """How many characters are not white space."""
-    return len(text) - sum(text.count(space) for space in _SPACES)
+    return sum(map(len, text.split()))
 
 
 def _images(container: HtmlElement, base_url: str, caption_xpath: str) -> list[Image]:
