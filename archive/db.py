@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlite_utils
 
 from archive.migrations import MIGRATIONS, apply_migrations
+from archive.signatures import refingerprint_if_stale, signatures_current
 
 DEFAULT_DB = Path("archive.db")
 BUSY_TIMEOUT_MS = 30_000
@@ -32,7 +33,7 @@ def open_archive(db: str | Path | None = None, *, migrate: bool = True) -> sqlit
     # Readers (datasette, search, export) wait for a writer instead of failing with
     # "database is locked"; WAL lets them read while a crawl writes.
     database.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if database.journal_mode != "wal" or (migrate and _pending_migrations(database)):
+    if database.journal_mode != "wal" or (migrate and _out_of_date(database)):
         # Switching to WAL and creating tables take locks SQLite will not wait for when
         # two processes open a new archive together (two crawls from the scheduler), so
         # one process at a time does it, under a lock file beside the archive.
@@ -40,6 +41,7 @@ def open_archive(db: str | Path | None = None, *, migrate: bool = True) -> sqlit
             database.enable_wal()
             if migrate:
                 apply_migrations(database)
+                refingerprint_if_stale(database)
     # 8 MiB of page cache instead of SQLite's 2: at 100,000 archived a store read 10.7
     # pages from the file and 26 from the WAL with 2, 5.2 and 18.7 with 8, and no fewer
     # with 16 (bench/dedup_cost.py's archives); pages are cached as they are read, so a
@@ -50,11 +52,12 @@ def open_archive(db: str | Path | None = None, *, migrate: bool = True) -> sqlit
     return database
 
 
-def _pending_migrations(db: sqlite_utils.Database) -> bool:
+def _out_of_date(db: sqlite_utils.Database) -> bool:
+    """Migrations to apply, or near-duplicate signatures of another MinHash algorithm."""
     if not db["_migrations"].exists():
         return True
     done = {row[0] for row in db.execute("select name from _migrations")}
-    return any(m.__name__ not in done for m in MIGRATIONS)
+    return any(m.__name__ not in done for m in MIGRATIONS) or not signatures_current(db)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 Kept apart from crawler/itempipelines.py (the Scrapy pipelines) so that the worker processes
 import only what extraction needs: not Scrapy, Twisted or the archive writer's callers;
 and the crawl process does not import it (it hands pages over by crawler.pool's
-run_extraction), so that it does not hold trafilatura, lxml, numpy or datasketch.
+run_extraction), so that it does not hold trafilatura, lxml or rensa.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Near-duplicate fingerprints: MinHash over character shingles, cut into LSH bands.
 
-Character shingles, not words, so Chinese needs no segmentation. The bands are stored in
+Character shingles, not words, so Chinese needs no segmentation. The MinHash is rensa's
+(compiled: 0.8 ms a text with its shingles, against 4.4 ms for datasketch's, which the
+archive used before m016; archive/signatures.py). The bands are stored in
 the archive (archive/neardup.py), so the index survives restarts and a lookup is a few
 indexed queries whatever the archive's size.
 """
@@ -8,23 +10,33 @@ indexed queries whatever the archive's size.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import re
-import sys
+import struct
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import Any
+
+from rensa import RMinHash
 
 NUM_PERM = 128
+HASH_BYTES = 4  # rensa's hash values are uint32
+SIGNATURE_LAYOUT = struct.Struct(f"<{NUM_PERM}I")  # little-endian on every machine
 SHINGLE = 5  # characters: about two Chinese words, or one English word
 # Chosen on the dedup fixtures (tests/test_dedup.py; docs/deduplication.md): near-copies
 # score 0.6-0.95 estimated Jaccard, distinct stories on one topic below 0.1.
 THRESHOLD = 0.5
 SEED = 1
-# band_layout(THRESHOLD, NUM_PERM): datasketch.lsh._optimal_param(0.5, 128, 0.1, 0.9), as
-# a constant so that no process imports datasketch.lsh (and scipy) for it;
-# tests/test_dedup.py checks it against datasketch.
+# What a stored signature was computed with. An archive whose signatures were computed
+# otherwise (datasketch's MinHash before m016, or another rensa algorithm) is
+# re-fingerprinted from its texts when opened (archive/signatures.py): signatures of two
+# algorithms never compare.
+SIGNATURE = (f"rensa RMinHash algorithm {RMinHash.ALGORITHM_VERSION}, {NUM_PERM} permutations, "
+             f"seed {SEED}, {SHINGLE}-character shingles")
+# (bands, rows per band) for THRESHOLD, weighted towards recall. Every LSH candidate is
+# verified against its stored signature, so a false positive costs one comparison while
+# a false negative loses a duplicate: 32 bands of 4 rows make a pair at Jaccard 0.5 a
+# candidate 87% of the time and at 0.6 99% (25x5, the balanced choice, gives 55% and
+# 87%). datasketch.lsh._optimal_param(0.5, 128, 0.1, 0.9), checked by
+# tests/test_pagecodec.py; a constant, so that nothing at run time needs datasketch and
+# scipy. Changing the layout needs the index rebuilt.
 LAYOUT = (32, 4)
 NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -33,15 +45,15 @@ NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 class Fingerprint:
     """The MinHash signature of a text and its LSH band keys."""
 
-    hashvalues: bytes  # NUM_PERM uint64, little-endian
+    hashvalues: bytes  # NUM_PERM uint32, little-endian (SIGNATURE_LAYOUT)
     bands: tuple[int, ...]  # one 63-bit key per band
 
     def jaccard(self, other_hashvalues: bytes) -> float:
         """The estimated Jaccard similarity: the share of equal hash values. Compared
-        as 8-byte words in plain Python (equality does not depend on byte order): for
+        as 4-byte words in plain Python (equality does not depend on byte order): for
         one pair, quicker than making numpy arrays of them."""
-        mine = memoryview(self.hashvalues).cast("Q")
-        theirs = memoryview(other_hashvalues).cast("Q")
+        mine = memoryview(self.hashvalues).cast("I")
+        theirs = memoryview(other_hashvalues).cast("I")
         return sum(a == b for a, b in zip(mine, theirs, strict=True)) / len(mine)
 
 
@@ -53,67 +65,23 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
     return {letters[i : i + size] for i in range(len(letters) - size + 1)}
 
 
-@lru_cache(maxsize=4)
-def band_layout(threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """(bands, rows per band) for the threshold, weighted towards recall.
-
-    Every LSH candidate is verified against its stored signature, so a false positive
-    costs one comparison while a false negative loses a duplicate: 32 bands of 4 rows
-    make a pair at Jaccard 0.5 a candidate 87% of the time and at 0.6 99% (25x5, the
-    balanced choice, gives 55% and 87%). Changing the layout needs the index rebuilt.
-    """
-    if (threshold, num_perm) == (THRESHOLD, NUM_PERM):
-        return LAYOUT
-    from datasketch.lsh import _optimal_param  # scipy: only for another threshold
-
-    bands, rows = _optimal_param(threshold, num_perm, 0.1, 0.9)
-    return int(bands), int(rows)
-
-
-@cache
-def minhash_class() -> Any:
-    """datasketch's MinHash, imported without datasketch's package `__init__`.
-
-    That `__init__` imports all of datasketch, its LSH classes and through them scipy
-    (~50 MB in every process that fingerprints, for nothing used here): `datasketch.minhash`
-    needs only numpy and `datasketch.hashfunc`. Its modules are loaded under a package
-    module that is not executed, then taken out of sys.modules again, so that a later
-    `import datasketch` elsewhere in the process loads the whole package as usual.
-    """
-    if "datasketch" in sys.modules:
-        from datasketch import MinHash
-
-        return MinHash
-    spec = importlib.util.find_spec("datasketch")
-    if spec is None or spec.submodule_search_locations is None:  # pragma: no cover
-        from datasketch import MinHash
-
-        return MinHash
-    sys.modules["datasketch"] = importlib.util.module_from_spec(spec)
-    try:
-        return importlib.import_module("datasketch.minhash").MinHash
-    finally:
-        for name in ("datasketch", "datasketch.minhash", "datasketch.hashfunc"):
-            sys.modules.pop(name, None)
-
-
-def fingerprint(text: str, threshold: float = THRESHOLD) -> Fingerprint | None:
+def fingerprint(text: str) -> Fingerprint | None:
     """The text's fingerprint, or None for a text too short to compare."""
     grams = shingles(text)
     if len(grams) < 8:
         return None
-    minhash = minhash_class()(num_perm=NUM_PERM, seed=SEED)
-    minhash.update_batch([g.encode("utf-8") for g in grams])
-    hashvalues = minhash.hashvalues.astype("<u8").tobytes()
-    return Fingerprint(hashvalues, band_keys(hashvalues, threshold))
+    minhash = RMinHash(num_perm=NUM_PERM, seed=SEED)
+    minhash.update(grams)
+    hashvalues = SIGNATURE_LAYOUT.pack(*minhash.digest())
+    return Fingerprint(hashvalues, band_keys(hashvalues))
 
 
-def band_keys(hashvalues: bytes, threshold: float = THRESHOLD) -> tuple[int, ...]:
+def band_keys(hashvalues: bytes) -> tuple[int, ...]:
     """The LSH band keys of a signature: each band's rows hashed to one 63-bit key (SQLite
     integers are signed). From the stored signature alone, so that the archive can find
     an article's index entries again (archive/neardup.py) without storing them twice."""
-    bands, rows = band_layout(threshold)
-    width = 8 * rows
+    bands, rows = LAYOUT
+    width = HASH_BYTES * rows
     return tuple(
         int.from_bytes(hashlib.blake2b(hashvalues[b * width : (b + 1) * width],
                                        digest_size=8).digest(), "little") >> 1

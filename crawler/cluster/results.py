@@ -15,7 +15,8 @@ from typing import Any
 from archive.pagecodec import decompress_page
 from archive.store import FetchedPage
 from crawler.items import AliasItem, FailureItem, ListingItem, PageItem, RemovedItem
-from pipelines.dedup import Fingerprint
+from pipelines.dedup import SIGNATURE, Fingerprint
+from pipelines.dedup import fingerprint as dedup_fingerprint
 
 Item = PageItem | FailureItem | RemovedItem | ListingItem | AliasItem
 _SIMPLE = {"failure": FailureItem, "removed": RemovedItem, "alias": AliasItem}
@@ -51,6 +52,7 @@ def encode(item: Item, run: str, node: str) -> dict[str, bytes]:
             fields["body"] = item.body_blob
         if item.fingerprint is not None:
             meta["bands"] = list(item.fingerprint.bands)
+            meta["signature"] = SIGNATURE
             fields["hashvalues"] = item.fingerprint.hashvalues
     elif isinstance(item, ListingItem):
         meta.update(type="listing", source=item.source, url=item.url, status=item.status,
@@ -86,8 +88,10 @@ def _page_item(meta: dict[str, Any], fields: dict[bytes, bytes]) -> PageItem:
     blob, codec = fields.get(b"body", b""), meta["codec"]
     raw = blob if codec is None else decompress_page(None, (blob, codec))
     fingerprint = None
-    if b"hashvalues" in fields:
+    if meta.get("signature") == SIGNATURE and b"hashvalues" in fields:
         fingerprint = Fingerprint(fields[b"hashvalues"], tuple(meta["bands"]))
+    elif b"hashvalues" in fields:  # a node of another version: its kind never compares
+        fingerprint = dedup_fingerprint(meta["article"]["text"])
     previous = meta["previous_segmented"]
     return PageItem(
         source=meta["source"], profile=meta["profile"], revisit=meta["revisit"],
