@@ -12,6 +12,7 @@ in it leaves the archive as it was, and the next open starts again.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 
@@ -21,6 +22,7 @@ from archive.transactions import write_transaction
 from pipelines.dedup import SIGNATURE, fingerprint
 
 CHUNK = 2_000  # articles read, fingerprinted and written at a time
+logger = logging.getLogger(__name__)
 
 
 def signatures_current(db: sqlite_utils.Database) -> bool:
@@ -51,9 +53,13 @@ def refingerprint(db: sqlite_utils.Database) -> int:
     The rows of `lsh_bands` are inserted in key order, as a fold does, from a temporary
     table; the Bloom filter is left empty for the index to build, and the fold counter
     moves on, so that every writer drops the pending keys it holds in memory."""
-    if db.execute("select 1 from article_minhash limit 1").fetchone() is None:
+    total = db.execute("select count(*) from article_minhash").fetchone()[0]
+    if not total:
         db.execute("update lsh_state set signature = ?", [SIGNATURE])  # a new archive
         return 0
+    # Once after an upgrade, ~1 ms an article: say why the command has not started yet.
+    logger.warning("computing the near-duplicate signatures of %d articles again (%s), "
+                   "once", total, SIGNATURE)
     db.execute("create temp table refingerprinted (band integer not null, "
                "key integer not null, article_id integer not null)")
     indexed = 0

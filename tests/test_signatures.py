@@ -68,9 +68,10 @@ def stored_signatures(db: sqlite_utils.Database) -> dict[int, bytes]:
 
 
 def test_an_archive_of_datasketch_signatures_is_refingerprinted_when_opened(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     ids = old_archive(tmp_path / "old.db")
     db = open_archive(tmp_path / "old.db")
+    assert "computing the near-duplicate signatures of 3 articles again (rensa" in caplog.text
     assert db.execute("select signature from lsh_state").fetchone() == (SIGNATURE,)
     assert stored_signatures(db) == {ids["original"]: fingerprint(ORIGINAL).hashvalues,
                                      ids["other"]: fingerprint(OTHER).hashvalues}
