@@ -190,9 +190,12 @@ def test_nothing_can_be_written(archive: Path) -> None:
     assert upload.status_code == 404
 
 
-def test_newsarchive_serve_over_http(archive: Path) -> None:
+def test_newsarchive_serve_over_http(archive: Path, tmp_path: Path) -> None:
+    temp = tmp_path / "temp"  # the server's TMPDIR
+    temp.mkdir()
     # Generous timeouts: the first search loads jieba's dictionary, on a loaded machine.
-    with serving(archive) as base, httpx.Client(base_url=base, timeout=120) as client:
+    with serving(archive, env={"TMPDIR": str(temp)}) as base, \
+            httpx.Client(base_url=base, timeout=120) as client:
         rows = client.get("/archive/articles.json",
                           params={"_search": "乌镇", "_shape": "array", "_col": "title"}).json()
         assert [row["title"] for row in rows] == ["桐乡:十年蝶变", REFERENCE_TITLE]
@@ -201,6 +204,8 @@ def test_newsarchive_serve_over_http(archive: Path) -> None:
         assert "newsarchive" in [p["name"] for p in plugins]
         refused = client.get("/archive.json", params={"sql": "delete from articles"})
         assert refused.status_code == 400
+    # Stopped with SIGTERM: nothing left behind (its metadata held the access rules).
+    assert list(temp.iterdir()) == []
 
 
 def test_serve_needs_an_archive(tmp_path: Path) -> None:

@@ -94,10 +94,14 @@ def serve(db: Path | None, host: str, port: int, user: str | None, root: bool, p
     click.echo(f"Serving {path} read-only at http://{host}:{port}/"
                f"{' for ' + ', '.join(metadata['allow']['id']) if 'allow' in metadata else ''}",
                err=True)
-    with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
-        metadata_file = Path(tmp) / "metadata.json"
-        metadata_file.write_text(json.dumps(metadata, ensure_ascii=False), "utf-8")
-        args = ["serve", str(path), "--metadata", str(metadata_file),
+    # A file without a name, handed to datasette as /dev/fd/N: nothing is left behind
+    # however the server ends. A temporary directory was left on every SIGTERM (uvicorn
+    # re-raises the signal after its shutdown, so no cleanup runs), with the access rules.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as metadata_file:
+        json.dump(metadata, metadata_file, ensure_ascii=False)
+        metadata_file.flush()
+        metadata_file.seek(0)  # where /dev/fd/N shares the offset (macOS)
+        args = ["serve", str(path), "--metadata", f"/dev/fd/{metadata_file.fileno()}",
                 "--host", host, "--port", str(port), *(["--root"] if root else []),
                 *datasette_args]
         datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
