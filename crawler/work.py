@@ -53,7 +53,8 @@ def extract_and_fingerprint(body: bytes, url: str, content_type: str | None,
 
 
 def warm_up() -> None:
-    """Load what the first page would otherwise wait for (jieba's dictionary)."""
-    from archive.fts import tokenizer
+    """Load what the first page would otherwise wait for: jieba's dictionary, OpenCC's
+    and the search fold's tables."""
+    from archive.fts import segment
 
-    tokenizer()
+    segment("預熱，ＡＩ")

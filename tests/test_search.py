@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ from archive.fts import (
     words,
 )
 from archive.store import ArchiveWriter, FetchedPage
-from archive.textfold import fold
+from archive.textfold import _nfkc, fold
 from newsarchive.cli import cli
 
 MARATHON_TITLE = other_articles()["marathon"][1]["title"]
@@ -186,6 +187,20 @@ def test_unsegment_gives_back_the_folded_original(text: str) -> None:
     back = unsegment(segment(text))
     assert back == fold(cleaned)
     assert len(back) == len(cleaned)  # so highlights land on the original (textfold.restore)
+
+
+def test_the_fold_changes_each_character_as_nfkc_does_alone() -> None:
+    """The fold finds the characters it changes with a pattern built from Unicode's
+    tables: on every character of the BMP and a sample of the astral planes, it gives
+    what NFKC gives for the character alone, or the character where NFKC's is longer."""
+    def alone(ch: str) -> str:
+        folded = unicodedata.normalize("NFKC", ch)
+        return folded if len(folded) == 1 else ch
+
+    for plane in (range(0x80, 0xD800), range(0xE000, 0x10000), range(0x10000, 0x110000, 5)):
+        text = "".join(map(chr, plane))
+        assert _nfkc(text) == "".join(map(alone, text))
+    assert fold("ＡＩ：烏鎮，“峰會”…ﬁ") == "AI:乌镇,“峰会”…ﬁ"
 
 
 @settings(max_examples=150, deadline=None)
