@@ -24,6 +24,7 @@ import unicodedata
 from typing import Any
 
 _local = threading.local()
+SHORT = 200  # characters: below this, the fold looks at each character in Python
 
 
 def _converter() -> Any:  # opencc ships no type hints
@@ -57,7 +58,6 @@ def _compatibility_forms() -> tuple[re.Pattern[str], dict[str, str]]:
         ch = chr(code)
         if (folded := _nfkc_char(ch)) != ch:
             table[ch] = folded
-    _nfkc_char.cache_clear()  # the table holds them now
     pattern = re.compile("[" + "".join(map(re.escape, table)) + "\U00010000-\U0010FFFF]")
     return pattern, table
 
@@ -66,6 +66,8 @@ def _nfkc(text: str) -> str:
     """NFKC applied to each character on its own (a longer form keeps the character)."""
     if text.isascii():
         return text
+    if len(text) < SHORT:  # a query or a title: not worth building the pattern for
+        return "".join(_nfkc_char(ch) for ch in text)
     pattern, table = _compatibility_forms()
     return pattern.sub(lambda match: table.get(ch := match[0]) or _nfkc_char(ch), text)
 
