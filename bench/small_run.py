@@ -15,6 +15,10 @@ finds tens to a few hundred new articles, or nothing. This measures, in one run:
   none   the same crawl again on the archive it filled: nothing new to fetch; wall
          seconds from process start to exit, CPU seconds of the crawl process and of its
          whole tree, and how many processes it started
+  sched  that run as `newsarchive schedule` starts it: forked from the crawl launcher,
+         which has the crawl's imports loaded (bench/launcher_run.py); wall seconds from
+         the request to the reaped exit, and CPU seconds (wait4). "-" for a tree that
+         has no launcher
 
 With --baseline TREE, each part runs for both trees (this one and TREE, a checkout of the
 code before a change: `git worktree add --detach ../base main`), interleaved round by
@@ -96,6 +100,19 @@ def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path,
             "peak_rss_mb": monitor.peak_rss / 2**20}
 
 
+def run_scheduled(tree: Path, db: Path, seeds: Path, workdir: Path,
+                  rounds: int = 3) -> list[dict]:
+    """The nothing-new run forked by `tree`'s crawl launcher, `rounds` times; [] for a
+    tree that has none."""
+    command = [sys.executable, str(ROOT / "bench" / "launcher_run.py"), "--rounds",
+               str(rounds), "--", "crawl", "bench", "--db", str(db), "--seeds", str(seeds)]
+    for key, value in CRAWL_SETTINGS.items():
+        command += ["-s", f"{key}={value}"]
+    out = subprocess.run(command, env=tree_env(tree), cwd=workdir, capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1]) or []
+
+
 def fresh(db: Path) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
@@ -130,8 +147,9 @@ def report(results: dict) -> str:
     lines.append(header)
 
     def row(label: str, values: list[float], fmt: str, target: str = "") -> None:
-        text = f"{label:44}" + "".join(f"{format(v, fmt):>22}" for v in values)
-        if len(values) == 2 and values[1]:
+        text = f"{label:44}" + "".join(
+            f"{format(v, fmt) if v == v else '-':>22}" for v in values)  # NaN: not measured
+        if len(values) == 2 and values[1] and values[0] == values[0] and values[1] == values[1]:
             text += f"{values[0] / values[1]:>16.2f}"
         lines.append(text + (f"   {target}" if target else ""))
 
@@ -164,6 +182,14 @@ def report(results: dict) -> str:
         [median(none_mem[n], "processes") for n in names], ".0f")
     row("nothing new: peak PSS MB (monitored)",
         [median(none_mem[n], "peak_pss_mb") for n in names], ".0f")
+    scheduled = {n: results["trees"][n]["scheduled"] for n in names}
+    walls = [median(scheduled[n], "wall_s") if scheduled[n] else float("nan") for n in names]
+    verdicts = ["met" if w <= TARGETS["none_wall_s"] else "MISSED" for w in walls if w == w]
+    row("nothing new, scheduled (launcher): wall s", walls, ".2f",
+        f"target <= {TARGETS['none_wall_s']} s: {', '.join(verdicts)}" if verdicts else "")
+    row("nothing new, scheduled (launcher): CPU s",
+        [median(scheduled[n], "cpu_s") if scheduled[n] else float("nan") for n in names],
+        ".2f")
     lines.append("")
     lines.append("The machine is shared: figures move with others' load; the ratios between "
                  "trees, measured round by round, hold better.")
@@ -195,7 +221,7 @@ def main() -> None:
                                str(workdir)], stdout=subprocess.PIPE, text=True)
     results: dict = {"pages": args.pages, "a_pages_s": [],
                      "trees": {name: {"path": str(path), "small": [], "none": [],
-                                      "small_mem": [], "none_mem": []}
+                                      "small_mem": [], "none_mem": [], "scheduled": []}
                                for name, path in trees.items()},
                      "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg())}
     try:
@@ -225,6 +251,8 @@ def main() -> None:
                     results["trees"][name]["none" + "_mem" * monitored].append(
                         run_crawl(tree, workdir / f"small-{name}.db", seeds, workdir,
                                   workdir / f"small-{name}.log", monitored))
+                results["trees"][name]["scheduled"] += run_scheduled(
+                    tree, workdir / f"small-{name}.db", seeds, workdir)
         results["server_cpu_s"] = (cpu_seconds(server.pid) or 0.0) - server_cpu
     finally:
         server.terminate()

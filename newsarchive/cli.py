@@ -41,10 +41,12 @@ def cli() -> None:
     """
 
 
-def main() -> None:
+def main(prog_name: str | None = None) -> None:
+    """The command line; `prog_name` for usage lines when click cannot tell it from how
+    the process was started (a run forked by the crawl launcher)."""
     logging.captureWarnings(True)
     try:
-        cli()
+        cli(prog_name=prog_name)
     finally:
         # Python's exit otherwise runs its collector over every object the crawl's ~1,100
         # modules made: 0.5-1.5 s of a run that finds nothing new (bench/README.md).

@@ -41,6 +41,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.seeds import SeedsError, Source, load_seeds, parse_schedule
+from newsarchive.schedule.launcher import Launcher
 from newsarchive.schedule.schedlock import single_instance
 from newsarchive.schedule.supervise import CrawlChild, Limits, Outcome, format_seconds
 
@@ -103,6 +104,7 @@ class SchedulerService:
         self.settings = settings
         self.sources: dict[str, Source] = {}
         self.children: dict[str, CrawlChild] = {}
+        self.launcher = Launcher()  # forks each run with the crawl's imports loaded
         self.owed: set[str] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -199,6 +201,7 @@ class SchedulerService:
             self.wake.wait(0.2)  # signal handlers run meanwhile (a second one kills)
             self.wake.clear()
         self.scheduler.shutdown(wait=True)
+        self.launcher.close()
         log.info("scheduler stopped")
 
     def _deliver_watches(self) -> None:
@@ -322,7 +325,7 @@ class SchedulerService:
             return None
         assert self.snapshot is not None
         child = CrawlChild(name, self.settings.db.resolve(), self.snapshot,
-                           self.limits_for(source), self.settings.overrides)
+                           self.limits_for(source), self.settings.overrides, self.launcher)
         with self.lock:
             if self.stopping.is_set():
                 return None  # due just as the scheduler is stopping: no new runs

@@ -2,9 +2,12 @@
 
 The scheduler never runs Scrapy in its own process: Twisted's reactor cannot be
 restarted, and a crawl that crashes, hangs or leaks must take nothing else down with it.
-So each run is `python -m newsarchive crawl SOURCE` in a new session (its own process
-group: the terminal's Ctrl-C and systemd's stop signal reach the scheduler only, which
-then stops the child on its own terms, and a kill reaches the extraction workers too).
+So each run is `newsarchive crawl SOURCE` in a child process of a new session (its own
+process group: the terminal's Ctrl-C and systemd's stop signal reach the scheduler only,
+which then stops the child on its own terms, and a kill reaches the extraction workers
+too). The child is forked from the crawl launcher (newsarchive/schedule/launcher.py),
+which has the crawl's imports loaded already; if the launcher cannot be had, it is a new
+`python -m newsarchive crawl SOURCE` process, as it was before the launcher.
 
 The child writes its own `crawl_runs` row. When it is ended from outside, or dies, that
 row is left `running` (or was never written): `record_end` closes or inserts it with the
@@ -30,6 +33,7 @@ from typing import Any
 from archive import open_archive
 from archive.runs import now_iso
 from archive.store import ArchiveWriter
+from newsarchive.schedule.launcher import LaunchedChild, Launcher, LauncherUnavailable
 
 log = logging.getLogger("newsarchive.commands.schedule")
 
@@ -64,20 +68,31 @@ class CrawlChild:
     """One `newsarchive crawl SOURCE` child process and its watcher."""
 
     def __init__(self, source: str, db: Path, seeds_dir: Path, limits: Limits,
-                 overrides: tuple[str, ...] = ()) -> None:
+                 overrides: tuple[str, ...] = (), launcher: Launcher | None = None) -> None:
         self.source, self.db, self.seeds_dir, self.limits = source, db, seeds_dir, limits
         self.overrides = overrides
+        self.launcher = launcher
         self._stop = threading.Event()
         self._force = threading.Event()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: LaunchedChild | NewProcess | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=40)
 
-    def command(self) -> list[str]:
-        args = [sys.executable, "-m", "newsarchive", "crawl", self.source,
-                "--db", str(self.db), "--seeds", str(self.seeds_dir)]
+    def arguments(self) -> list[str]:
+        """The `newsarchive` command line of the run."""
+        args = ["crawl", self.source, "--db", str(self.db), "--seeds", str(self.seeds_dir)]
         for override in self.overrides:
             args += ["-s", override]
         return args
+
+    def _start(self, env: dict[str, str]) -> LaunchedChild | NewProcess:
+        if self.launcher is not None:
+            try:
+                return self.launcher.spawn(self.arguments(), env)
+            except LauncherUnavailable as exc:
+                log.warning("%s: %s; starting the crawl as a new process", self.source, exc)
+        return NewProcess(subprocess.Popen(
+            [sys.executable, "-m", "newsarchive", *self.arguments()], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=env, start_new_session=True))
 
     def stop(self, force: bool = False) -> None:
         """Ask for a graceful end (scheduler shutdown), or with `force` a kill now; safe
@@ -91,10 +106,7 @@ class CrawlChild:
         child's sake (a crawl's failure is data, not a scheduler error)."""
         since = _last_run_id(self.db)
         started, started_at = time.monotonic(), now_iso()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True)
+        self.process = self._start({**os.environ, "PYTHONUNBUFFERED": "1"})
         pid = self.process.pid
         memory = self.limits.max_memory_mb
         log.info("%s: crawl started (pid %d; limits: %s, %s)", self.source, pid,
@@ -120,7 +132,7 @@ class CrawlChild:
         kill_at: float | None = None  # when SIGKILL follows the SIGINT
         killed = False
         next_memory_check = 0.0
-        while self.process.poll() is None:
+        while self.process.running():
             now = time.monotonic()
             if ended_by is None:
                 if self._stop.is_set():
@@ -165,6 +177,19 @@ class CrawlChild:
             if line.strip():
                 self._tail.append(line)
                 log.debug("%s| %s", self.source, line)
+
+
+class NewProcess:
+    """A crawl started as a new process: Popen, as CrawlChild watches a LaunchedChild."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.popen, self.pid, self.stdout = process, process.pid, process.stdout
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait(self) -> int | None:
+        return self.popen.wait()
 
 
 def record_end(db: Path, outcome: Outcome, since: int) -> dict[str, Any] | None:
@@ -219,6 +244,8 @@ def crash_reason(outcome: Outcome) -> str:
         except ValueError:
             name = f"signal {-code}"
         what = f"crashed: killed by {name}"
+    elif code is None:  # its launcher died before it: nobody saw how it ended
+        what = "ended without recording its end (exit code unknown: the launcher died)"
     else:
         what = f"crashed: exit code {code}"
     last = next((line for line in reversed(outcome.output_tail)
