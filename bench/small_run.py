@@ -15,7 +15,7 @@ finds tens to a few hundred new articles, or nothing. This measures, in one run:
   none   the same crawl again on the archive it filled: nothing new to fetch; wall
          seconds from process start to exit, CPU seconds of the crawl process and of its
          whole tree, and how many processes it started
-  sched  that run as `newsarchive schedule` starts it: forked from the crawl launcher,
+  sched  both runs as `newsarchive schedule` starts them: forked from the crawl launcher,
          which has the crawl's imports loaded (bench/launcher_run.py); wall seconds from
          the request to the reaped exit, and CPU seconds (wait4). "-" for a tree that
          has no launcher
@@ -100,12 +100,13 @@ def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path,
             "peak_rss_mb": monitor.peak_rss / 2**20}
 
 
-def run_scheduled(tree: Path, db: Path, seeds: Path, workdir: Path,
-                  rounds: int = 3) -> list[dict]:
-    """The nothing-new run forked by `tree`'s crawl launcher, `rounds` times; [] for a
-    tree that has none."""
+def run_scheduled(tree: Path, db: Path, seeds: Path, workdir: Path, rounds: int = 3,
+                  fresh: bool = False) -> list[dict]:
+    """The crawl forked by `tree`'s crawl launcher, `rounds` times (of a fresh archive
+    each time with `fresh`, else on `db` as it is); [] for a tree that has none."""
     command = [sys.executable, str(ROOT / "bench" / "launcher_run.py"), "--rounds",
-               str(rounds), "--", "crawl", "bench", "--db", str(db), "--seeds", str(seeds)]
+               str(rounds), *(["--fresh", str(db)] if fresh else []),
+               "--", "crawl", "bench", "--db", str(db), "--seeds", str(seeds)]
     for key, value in CRAWL_SETTINGS.items():
         command += ["-s", f"{key}={value}"]
     out = subprocess.run(command, env=tree_env(tree), cwd=workdir, capture_output=True,
@@ -182,6 +183,15 @@ def report(results: dict) -> str:
         [median(none_mem[n], "processes") for n in names], ".0f")
     row("nothing new: peak PSS MB (monitored)",
         [median(none_mem[n], "peak_pss_mb") for n in names], ".0f")
+    small_sched = {n: results["trees"][n]["small_scheduled"] for n in names}
+    speeds = [results["pages"] / median(small_sched[n], "wall_s") if small_sched[n]
+              else float("nan") for n in names]
+    verdicts = ["met" if x / a >= TARGETS["small_c/a"] else "MISSED" for x in speeds if x == x]
+    row("small, scheduled (launcher): c/a", [x / a for x in speeds], ".2f",
+        f"target >= {TARGETS['small_c/a']}: {', '.join(verdicts)}" if verdicts else "")
+    row("small, scheduled (launcher): CPU s",
+        [median(small_sched[n], "cpu_s") if small_sched[n] else float("nan") for n in names],
+        ".2f")
     scheduled = {n: results["trees"][n]["scheduled"] for n in names}
     walls = [median(scheduled[n], "wall_s") if scheduled[n] else float("nan") for n in names]
     verdicts = ["met" if w <= TARGETS["none_wall_s"] else "MISSED" for w in walls if w == w]
@@ -221,7 +231,8 @@ def main() -> None:
                                str(workdir)], stdout=subprocess.PIPE, text=True)
     results: dict = {"pages": args.pages, "a_pages_s": [],
                      "trees": {name: {"path": str(path), "small": [], "none": [],
-                                      "small_mem": [], "none_mem": [], "scheduled": []}
+                                      "small_mem": [], "none_mem": [], "scheduled": [],
+                                      "small_scheduled": []}
                                for name, path in trees.items()},
                      "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg())}
     try:
@@ -241,6 +252,8 @@ def main() -> None:
                 log = workdir / f"small-{name}.log"
                 print(f"  {name}: crawl of {args.pages} pages ...", file=sys.stderr,
                       flush=True)
+                results["trees"][name]["small_scheduled"] += run_scheduled(
+                    tree, db, seeds, workdir, rounds=1, fresh=True)
                 for monitored in (False, True):  # the archive the monitored run made stays
                     results["trees"][name]["small" + "_mem" * monitored].append(
                         run_crawl(tree, fresh(db), seeds, workdir, log, monitored))
