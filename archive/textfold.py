@@ -62,6 +62,13 @@ def _compatibility_forms() -> tuple[re.Pattern[str], dict[str, str]]:
     return pattern, table
 
 
+def load_tables() -> None:
+    """Build the fold's tables now (a process that forks workers, before it forks them):
+    OpenCC's dictionaries and the pattern of the characters NFKC changes."""
+    _converter()
+    _compatibility_forms()
+
+
 def _nfkc(text: str) -> str:
     """NFKC applied to each character on its own (a longer form keeps the character)."""
     if text.isascii():

@@ -53,8 +53,10 @@ def extract_and_fingerprint(body: bytes, url: str, content_type: str | None,
 
 
 def warm_up() -> None:
-    """Load what the first page would otherwise wait for: jieba's dictionary, OpenCC's
-    and the search fold's tables."""
-    from archive.fts import segment
+    """Load what the first page would otherwise wait for: jieba's dictionary, and the
+    search fold's tables (OpenCC's, and the pattern of the characters NFKC changes)."""
+    from archive.fts import tokenizer
+    from archive.textfold import load_tables
 
-    segment("預熱，ＡＩ")
+    tokenizer()
+    load_tables()
