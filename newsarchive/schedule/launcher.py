@@ -120,9 +120,10 @@ class Launcher:
         try:
             with self._lock:
                 self._send(request, [write_end, theirs.fileno()])
-        except BaseException:
+        except BaseException as exc:
             os.close(read_end)
             ours.close()
+            self._failures += isinstance(exc, LauncherUnavailable)
             raise
         finally:
             os.close(write_end)
@@ -275,8 +276,11 @@ def _fork(request: dict[str, Any], fds: list[int], children: dict[int, socket.so
     os.read(ready, 1)  # end of file once the child has its session (or has died)
     os.close(ready)
     children[pid] = status
-    with contextlib.suppress(OSError):
+    try:
         status.send(b"pid %d" % pid)
+    except OSError:  # the scheduler gave up waiting, and starts the run another way
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(OSError, AttributeError):  # pidfd: Linux 5.3 and later
         selector.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
 
