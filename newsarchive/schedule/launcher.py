@@ -210,13 +210,14 @@ class _Forked(BaseException):
 def preload() -> None:
     """Import what a crawl imports: our commands, and every component the Scrapy settings
     name (Scrapy would import them when the crawl starts). Nothing is started."""
-    from scrapy.utils.project import get_project_settings
+    from pathlib import Path
 
     import newsarchive.commands.crawl
-    import newsarchive.crawling.runner
+    import newsarchive.commands.report
     import newsarchive.watch.delivery  # noqa: F401
+    from newsarchive.crawling.runner import crawl_settings
 
-    for path in _component_paths(get_project_settings()):
+    for path in _component_paths(crawl_settings(Path("unused.db"))):  # nothing is opened
         with contextlib.suppress(Exception):  # an optional one (s3, say) may not import
             importlib.import_module(path.rpartition(".")[0])
     if "twisted.internet.reactor" in sys.modules:
