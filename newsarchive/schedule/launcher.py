@@ -39,6 +39,8 @@ import threading
 import time
 from typing import IO, Any
 
+import sqlite_utils
+
 log = logging.getLogger("newsarchive.commands.schedule")
 
 START_TIMEOUT = 120.0  # seconds for the launcher to import everything and fork a first run
@@ -220,6 +222,8 @@ def preload() -> None:
     for path in _component_paths(crawl_settings(Path("unused.db"))):  # nothing is opened
         with contextlib.suppress(Exception):  # an optional one (s3, say) may not import
             importlib.import_module(path.rpartition(".")[0])
+    # sqlite-utils looks for its plugins' entry points at its first Database (22 ms).
+    sqlite_utils.Database(memory=True).close()
     if "twisted.internet.reactor" in sys.modules:
         raise SystemExit("a reactor was installed while preloading; forking is not safe")
     if threading.active_count() > 1:
