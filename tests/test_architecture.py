@@ -11,8 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Top to bottom. A package may import itself and anything after it in this list.
 LAYERS = ["newsarchive", "crawler", "archive", "pipelines"]
 
-# Inside the application: the CLI above the commands, the commands above the services.
-APP_LAYERS = ["newsarchive.__main__", "newsarchive.cli", "newsarchive.commands"]
+# Inside the application: the programs that run the CLI (`python -m newsarchive`, and the
+# scheduler's crawl launcher), the CLI, the commands, then the services.
+APP_LAYERS = ["newsarchive.__main__", "newsarchive.launch", "newsarchive.cli",
+              "newsarchive.commands"]
 
 
 def _modules() -> list[Path]:
@@ -78,6 +80,8 @@ def test_the_check_sees_an_upward_import() -> None:
     assert _violation("pipelines.extract", "archive.fts")
     assert _violation("newsarchive.schedule.scheduler", "newsarchive.commands.options")
     assert _violation("crawler.spiders.news", "newsarchive.cli")
+    assert _violation("newsarchive.schedule.launcher", "newsarchive.cli")
+    assert _violation("newsarchive.cli", "newsarchive.launch")
     assert _violation("newsarchive.commands.browse", "archive.fts") is None
     assert _violation("crawler.work", "pipelines.extract") is None
 

@@ -228,7 +228,9 @@ def test_two_workers_and_a_writer_archive_every_article_once(
     assert sorted(archived) == sorted(expected)  # all of them, each once
     assert_each_article_once(db)
     nodes = dict(rows(db, "select node, count(*) from pages group by node"))
-    assert set(nodes) == {"n1", "n2"} and min(nodes.values()) >= 10  # both took a share
+    # Both took a share. How large depends on the machine: in CI one node once took 207
+    # pages and the other 5, its fetching started later on a loaded machine.
+    assert set(nodes) == {"n1", "n2"} and min(nodes.values()) >= 1
     runs = rows(db, "select source, status, cluster_run from crawl_runs order by source")
     assert [(s, st) for s, st, _ in runs] == [("demo-netease", "ok"), ("demo-sina", "ok"),
                                               ("generated", "ok")]

@@ -3,7 +3,7 @@
 A run of `newsarchive crawl` that finds nothing new spends most of its second importing
 Scrapy, Twisted, the archive and the site profiles (bench/README.md, "Fifth session").
 A scheduler with hundreds of sources would pay that on every slot of every source. So the
-scheduler starts this launcher once (`python -m newsarchive.schedule.launcher FD`). It
+scheduler starts this launcher once (`python -m newsarchive.launch FD`). It
 imports what a crawl imports, and starts nothing: no reactor, no event loop, no database,
 no thread. For each run it forks a child that runs `newsarchive crawl ...` as the command
 line would, in a session of its own, with its output on a pipe to the scheduler.
@@ -160,7 +160,7 @@ class Launcher:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "newsarchive.schedule.launcher", str(theirs.fileno())],
+                [sys.executable, "-m", "newsarchive.launch", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
         except OSError as exc:
@@ -199,9 +199,9 @@ def _exists(pid: int) -> bool:
     return True
 
 
-# -- the launcher process ------------------------------------------------------------------
+# -- the launcher process (its program: newsarchive/launch.py) -------------------------------
 
-class _Forked(BaseException):
+class Forked(BaseException):
     """Raised in a newly forked child: unwinds the launcher's loop, then runs the crawl."""
 
     def __init__(self, request: dict[str, Any], output: int) -> None:
@@ -209,17 +209,11 @@ class _Forked(BaseException):
         self.request, self.output = request, output
 
 
-def preload() -> None:
-    """Import what a crawl imports: our commands, and every component the Scrapy settings
-    name (Scrapy would import them when the crawl starts). Nothing is started."""
-    from pathlib import Path
-
-    import newsarchive.commands.crawl
-    import newsarchive.commands.report
-    import newsarchive.watch.delivery  # noqa: F401
-    from newsarchive.crawling.runner import crawl_settings
-
-    for path in _component_paths(crawl_settings(Path("unused.db"))):  # nothing is opened
+def ready_to_fork(settings: Any) -> None:
+    """After the program's own imports: import every component the crawl's Scrapy
+    `settings` name (Scrapy would import them when the crawl starts), check that nothing
+    was started, and freeze what is loaded out of the collector's reach."""
+    for path in _component_paths(settings):
         with contextlib.suppress(Exception):  # an optional one (s3, say) may not import
             importlib.import_module(path.rpartition(".")[0])
     # sqlite-utils looks for its plugins' entry points at its first Database (22 ms).
@@ -275,7 +269,7 @@ def _fork(request: dict[str, Any], fds: list[int], children: dict[int, socket.so
         for key in selector.get_map().values():
             if key.data is not None:  # another child's pidfd
                 os.close(key.fd)
-        raise _Forked(request, output)
+        raise Forked(request, output)
     os.close(output)
     os.close(in_session)
     os.read(ready, 1)  # end of file once the child has its session (or has died)
@@ -310,8 +304,9 @@ def _reap(children: dict[int, socket.socket], selector: selectors.BaseSelector) 
             reporter.close()
 
 
-def _run_child(forked: _Forked) -> None:
-    """In the forked child, in a session of its own: become `newsarchive ARGS`."""
+def become_child(forked: Forked) -> None:
+    """In the forked child, in a session of its own: take the run's output, signals,
+    directory, environment and command line (sys.argv), for the CLI to run."""
     os.dup2(forked.output, 1)
     os.dup2(forked.output, 2)
     os.close(forked.output)
@@ -323,23 +318,3 @@ def _run_child(forked: _Forked) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = ["newsarchive", *request["args"]]
-    from newsarchive.cli import main
-
-    main(prog_name="newsarchive")
-
-
-def main() -> None:
-    control = socket.socket(fileno=int(sys.argv[1]))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scheduler stops the crawls itself
-    forked: _Forked | None = None
-    try:
-        preload()
-        serve(control)
-    except _Forked as child:
-        forked = child
-    if forked is not None:  # outside the except block: the crawl's errors stand alone
-        _run_child(forked)
-
-
-if __name__ == "__main__":
-    main()
