@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from test_schedule import (
+    FAST,
     Scheduler,
     finished,
     runs_of,
@@ -26,6 +27,7 @@ from test_schedule import (
 from archive import open_archive
 from newsarchive.demo.samplesite import SampleSite
 from newsarchive.schedule.launcher import Launcher, LauncherUnavailable
+from newsarchive.schedule.supervise import CrawlChild, Limits, NewProcess
 
 
 @pytest.fixture
@@ -137,3 +139,18 @@ def test_scheduled_runs_are_forked_from_the_launcher_and_survive_its_death(
     assert scheduler.stop() == 0
     assert all(run["status"] in ("ok", "interrupted") for run in runs_of(scheduler.db, "fast"))
     assert launcher_pid(scheduler.log, 2) != first_launcher
+
+
+def test_a_run_starts_as_a_new_process_when_the_launcher_is_given_up(
+        sample_site: SampleSite, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_seeds(sample_site, tmp_path / "seeds", "a.toml", source("fast", "every 1h"))
+    given_up = Launcher()
+    given_up._failures = 2  # as after two runs it could not fork
+    overrides = tuple(FAST[1::2])
+    child = CrawlChild("fast", tmp_path / "archive.db", tmp_path / "seeds",
+                       Limits(timeout=300, max_memory_mb=None, grace=5), overrides, given_up)
+    outcome = child.run()
+    assert isinstance(child.process, NewProcess)
+    assert "starting the crawl as a new process" in caplog.text
+    assert outcome.returncode == 0 and outcome.run is not None
+    assert outcome.run["status"] == "ok" and outcome.run["articles_new"] > 0
