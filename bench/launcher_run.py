@@ -8,7 +8,8 @@ bench/small_run.py runs it with each tree's code first on PYTHONPATH. It starts 
 launcher, waits until it has forked a first command (`--version`: the launcher's own
 start-up is paid once per scheduler, not per run), then times each run from the request
 to the launcher's report of its end. Prints a JSON list of {"wall_s", "cpu_s",
-"exit_code"} (cpu_s: the run's and what it reaped, from wait4), or null for a tree that
+"exit_code"} (cpu_s: wait4's, the crawl process's and what it reaped, not the extraction
+workers', as small_run.py's "CPU s, wait4" of a new process), or null for a tree that
 has no launcher. With --fresh DB, the archive DB is deleted before each run (a crawl of
 the whole site, not a run that finds nothing new).
 """

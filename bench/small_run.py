@@ -17,8 +17,8 @@ finds tens to a few hundred new articles, or nothing. This measures, in one run:
          whole tree, and how many processes it started
   sched  both runs as `newsarchive schedule` starts them: forked from the crawl launcher,
          which has the crawl's imports loaded (bench/launcher_run.py); wall seconds from
-         the request to the reaped exit, and CPU seconds (wait4). "-" for a tree that
-         has no launcher
+         the request to the reaped exit, and CPU seconds (wait4: the crawl process and
+         what it reaped, as for the runs above). "-" for a tree that has no launcher
 
 With --baseline TREE, each part runs for both trees (this one and TREE, a checkout of the
 code before a change: `git worktree add --detach ../base main`), interleaved round by
@@ -189,7 +189,7 @@ def report(results: dict) -> str:
     verdicts = ["met" if x / a >= TARGETS["small_c/a"] else "MISSED" for x in speeds if x == x]
     row("small, scheduled (launcher): c/a", [x / a for x in speeds], ".2f",
         f"target >= {TARGETS['small_c/a']}: {', '.join(verdicts)}" if verdicts else "")
-    row("small, scheduled (launcher): CPU s",
+    row("small, scheduled (launcher): CPU s, wait4",
         [median(small_sched[n], "cpu_s") if small_sched[n] else float("nan") for n in names],
         ".2f")
     scheduled = {n: results["trees"][n]["scheduled"] for n in names}
@@ -197,7 +197,7 @@ def report(results: dict) -> str:
     verdicts = ["met" if w <= TARGETS["none_wall_s"] else "MISSED" for w in walls if w == w]
     row("nothing new, scheduled (launcher): wall s", walls, ".2f",
         f"target <= {TARGETS['none_wall_s']} s: {', '.join(verdicts)}" if verdicts else "")
-    row("nothing new, scheduled (launcher): CPU s",
+    row("nothing new, scheduled (launcher): CPU s, wait4",
         [median(scheduled[n], "cpu_s") if scheduled[n] else float("nan") for n in names],
         ".2f")
     lines.append("")

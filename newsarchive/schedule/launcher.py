@@ -16,7 +16,8 @@ The protocol, on a SOCK_SEQPACKET socket pair: the scheduler sends one message p
 the JSON of {"args", "cwd", "env"}, with two descriptors: the write end of the run's output
 pipe, and a status socket. On the status socket the launcher sends "pid N" once it has
 forked the child, then "exit N cpu S" when it has reaped it (N as Popen's returncode:
--signal when killed; S the CPU seconds of the run and of the processes it reaped). If
+-signal when killed; S the CPU seconds of the run and of the processes it reaped, which
+are not its extraction workers: their forkserver reaps them). If
 the launcher dies, the status socket closes without an exit: the child lives on, and when
 it is gone the scheduler records the run from the child's own row.
 """
@@ -58,7 +59,7 @@ class LaunchedChild:
     def __init__(self, status: socket.socket, stdout: IO[bytes]) -> None:
         self.status, self.stdout = status, stdout
         self.returncode: int | None = None
-        self.cpu_seconds: float | None = None  # of the run and what it reaped, once ended
+        self.cpu_seconds: float | None = None  # the run's own and what it reaped, once ended
         self.lost = False  # the launcher died first: the exit code is unknown
         status.settimeout(START_TIMEOUT)
         try:
