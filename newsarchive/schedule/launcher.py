@@ -42,6 +42,8 @@ from typing import IO, Any
 
 import sqlite_utils
 
+from archive.runs import now_iso, process_alive
+
 log = logging.getLogger("newsarchive.commands.schedule")
 
 START_TIMEOUT = 120.0  # seconds for the launcher to import everything and fork a first run
@@ -69,12 +71,13 @@ class LaunchedChild:
         if not message.startswith(b"pid "):
             raise LauncherUnavailable(f"the launcher did not fork the run ({message!r})")
         self.pid = int(message[4:])
+        self.started_at = now_iso()  # just after the fork: a later process with the pid is another
 
     def running(self) -> bool:
         if self.returncode is None and not self.lost:
             self._receive(blocking=False)
         if self.lost:
-            return _exists(self.pid)
+            return process_alive(self.pid, self.started_at)
         return self.returncode is None
 
     def wait(self) -> int | None:
@@ -188,16 +191,6 @@ class Launcher:
     def close(self) -> None:
         with self._lock:
             self._stop()
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- the launcher process (its program: newsarchive/launch.py) -------------------------------
