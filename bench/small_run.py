@@ -61,6 +61,14 @@ def measure_a(pages: list[tuple[str, bytes]]) -> float:
     return len(pages) / (time.perf_counter() - started)
 
 
+def crawl_arguments(db: Path, seeds: Path) -> list[str]:
+    """The benchmark's `newsarchive` command line: the site's source, politeness lifted."""
+    args = ["crawl", "bench", "--db", str(db), "--seeds", str(seeds)]
+    for key, value in CRAWL_SETTINGS.items():
+        args += ["-s", f"{key}={value}"]
+    return args
+
+
 def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path,
               monitored: bool) -> dict:
     """One `newsarchive crawl` of `tree`'s code, timed from process start to exit.
@@ -70,10 +78,7 @@ def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path,
     it. Monitored: the process tree sampled from /proc every 50 ms (CPU per process, PSS,
     process count); on two cores the sampling itself slows a one-second run by half, so
     walls come from the unmonitored runs."""
-    command = [sys.executable, "-m", "newsarchive", "crawl", "bench", "--db", str(db),
-               "--seeds", str(seeds)]
-    for key, value in CRAWL_SETTINGS.items():
-        command += ["-s", f"{key}={value}"]
+    command = [sys.executable, "-m", "newsarchive", *crawl_arguments(db, seeds)]
     env = tree_env(tree)
     started = time.perf_counter()
     with open(log, "ab") as out:
@@ -106,9 +111,7 @@ def run_scheduled(tree: Path, db: Path, seeds: Path, workdir: Path, rounds: int 
     each time with `fresh`, else on `db` as it is); [] for a tree that has none."""
     command = [sys.executable, str(ROOT / "bench" / "launcher_run.py"), "--rounds",
                str(rounds), *(["--fresh", str(db)] if fresh else []),
-               "--", "crawl", "bench", "--db", str(db), "--seeds", str(seeds)]
-    for key, value in CRAWL_SETTINGS.items():
-        command += ["-s", f"{key}={value}"]
+               "--", *crawl_arguments(db, seeds)]
     out = subprocess.run(command, env=tree_env(tree), cwd=workdir, capture_output=True,
                          text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1]) or []
