@@ -2,7 +2,6 @@
 launcher (newsarchive/schedule/launcher.py), which has the crawl's imports loaded.
 
     python bench/launcher_run.py --rounds 3 -- crawl bench --db A --seeds S -s NAME=VALUE
-    python bench/launcher_run.py --rounds 1 --fresh A -- crawl bench --db A --seeds S
 
 bench/small_run.py runs it with each tree's code first on PYTHONPATH. It starts a
 launcher, waits until it has forked a first command (`--version`: the launcher's own
@@ -10,8 +9,7 @@ start-up is paid once per scheduler, not per run), then times each run from the 
 to the launcher's report of its end. Prints a JSON list of {"wall_s", "cpu_s",
 "exit_code"} (cpu_s: wait4's, the crawl process's and what it reaped, not the extraction
 workers', as small_run.py's "CPU s, wait4" of a new process), or null for a tree that
-has no launcher. With --fresh DB, the archive DB is deleted before each run (a crawl of
-the whole site, not a run that finds nothing new).
+has no launcher.
 """
 
 from __future__ import annotations
@@ -21,13 +19,11 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--fresh", type=Path, metavar="DB", help="delete DB before each run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the newsarchive command line")
     options = parser.parse_args()
     args = options.args[1:] if options.args[:1] == ["--"] else options.args
@@ -44,9 +40,6 @@ def main() -> None:
         first.wait()
         runs = []
         for _ in range(options.rounds):
-            if options.fresh:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{options.fresh}{suffix}").unlink(missing_ok=True)
             started = time.perf_counter()
             child = launcher.spawn(args, env)
             reader = threading.Thread(target=child.stdout.read)  # as the scheduler does

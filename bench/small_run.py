@@ -106,12 +106,15 @@ def run_crawl(tree: Path, db: Path, seeds: Path, workdir: Path, log: Path,
 
 
 def run_scheduled(tree: Path, db: Path, seeds: Path, workdir: Path, rounds: int = 3,
-                  fresh: bool = False) -> list[dict]:
-    """The crawl forked by `tree`'s crawl launcher, `rounds` times (of a fresh archive
-    each time with `fresh`, else on `db` as it is); [] for a tree that has none."""
+                  new_archive: bool = False) -> list[dict]:
+    """The crawl forked by `tree`'s crawl launcher, `rounds` times, on `db` as it is or
+    (`new_archive`) on a fresh one; [] for a tree that has no launcher, `db` untouched."""
+    if not (tree / "newsarchive" / "schedule" / "launcher.py").exists():
+        return []
+    if new_archive:
+        fresh(db)
     command = [sys.executable, str(ROOT / "bench" / "launcher_run.py"), "--rounds",
-               str(rounds), *(["--fresh", str(db)] if fresh else []),
-               "--", *crawl_arguments(db, seeds)]
+               str(rounds), "--", *crawl_arguments(db, seeds)]
     out = subprocess.run(command, env=tree_env(tree), cwd=workdir, capture_output=True,
                          text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1]) or []
@@ -261,7 +264,7 @@ def main() -> None:
                 # Last: the run just after this one writes while the kernel still writes
                 # back this one's archive. The monitored run's archive is made again.
                 results["trees"][name]["small_scheduled"] += run_scheduled(
-                    tree, db, seeds, workdir, rounds=1, fresh=True)
+                    tree, db, seeds, workdir, rounds=1, new_archive=True)
             for name, tree in order:
                 print(f"  {name}: a run that finds nothing new ...", file=sys.stderr,
                       flush=True)
